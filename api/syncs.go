@@ -1,0 +1,89 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/ferrysync/ferry/storage"
+	"github.com/ferrysync/ferry/syncs"
+)
+
+// triggerSync starts a run now: {"full_resync": bool, "force": bool} → {"run_id": ..., "status": ...}.
+// force lets a full run delete more than the sync's delete threshold.
+func (s *Server) triggerSync(c echo.Context) error {
+	var req struct {
+		FullResync bool `json:"full_resync"`
+		Force      bool `json:"force"`
+	}
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	run, err := s.cfg.Runner.Trigger(c.Request().Context(), c.Param("integration"), c.Param("connection"), c.Param("sync"),
+		syncs.TriggerOptions{Trigger: syncs.TriggerManual, Full: req.FullResync, Force: req.Force})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusAccepted, map[string]string{"run_id": run.ID, "status": run.Status})
+}
+
+// syncStatusResponse is a sync's state for one connection.
+type syncStatusResponse struct {
+	Integration   string          `json:"integration"`
+	Connection    string          `json:"connection"`
+	Sync          string          `json:"sync"`
+	Type          string          `json:"type"`
+	Models        []string        `json:"models"`
+	Frequency     string          `json:"frequency"`
+	Paused        bool            `json:"paused"`
+	LastSuccessAt *time.Time      `json:"last_success_at"`
+	LastRun       *storage.Run    `json:"last_run"`
+	HasCheckpoint bool            `json:"has_checkpoint"`
+	Checkpoint    json.RawMessage `json:"checkpoint"`
+}
+
+func (s *Server) syncStatus(c echo.Context) error {
+	ctx := c.Request().Context()
+	integration, connection, name := c.Param("integration"), c.Param("connection"), c.Param("sync")
+	d, err := s.cfg.Plugins.Active(ctx, integration)
+	if err != nil {
+		return err
+	}
+	def, ok := d.Manifest.Syncs[name]
+	if !ok {
+		return &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: "no sync " + name + " in " + integration}
+	}
+	if _, err := s.cfg.Store.Connection(ctx, integration, connection); err != nil {
+		return err
+	}
+	state, err := s.cfg.Store.SyncState(ctx, integration, connection, name)
+	if err != nil {
+		return err
+	}
+	cp, err := s.cfg.Store.Checkpoint(ctx, integration, connection, name)
+	if err != nil {
+		return err
+	}
+	resp := syncStatusResponse{Integration: integration, Connection: connection, Sync: name, Type: def.Type,
+		Models: def.Models, Frequency: def.Frequency.String(), Paused: state.Paused,
+		HasCheckpoint: cp != nil, Checkpoint: cp}
+	if resp.Checkpoint == nil {
+		resp.Checkpoint = json.RawMessage("null")
+	}
+	if !state.LastSuccessAt.IsZero() {
+		resp.LastSuccessAt = &state.LastSuccessAt
+	}
+	if state.LastRunID != "" {
+		run, err := s.cfg.Store.Run(ctx, state.LastRunID)
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return err
+		}
+		if err == nil {
+			resp.LastRun = &run
+		}
+	}
+	return c.JSON(http.StatusOK, resp)
+}

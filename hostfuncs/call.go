@@ -1,0 +1,184 @@
+package hostfuncs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ferrysync/ferry/proxy"
+	"github.com/ferrysync/ferry/records"
+	"github.com/ferrysync/ferry/storage"
+)
+
+// Size limits on what a guest may pass in one host call.
+const (
+	// MaxArgSize bounds any single argument (a record batch, an HTTP body).
+	MaxArgSize = 64 << 20
+	// MaxStateSize bounds a checkpoint and a connection's metadata.
+	MaxStateSize = 1 << 20
+	// MaxOutputSize bounds an action's output and a failure message.
+	MaxOutputSize = 16 << 20
+)
+
+// Store is what host functions need from the records store. storage.DB implements it; a
+// PostgreSQL backend will too.
+type Store interface {
+	SaveRecords(ctx context.Context, s storage.Scope, items []records.Item, now time.Time) (records.Counts, error)
+	UpdateRecords(ctx context.Context, s storage.Scope, patches []records.Item, now time.Time) (records.Counts, error)
+	DeleteRecords(ctx context.Context, s storage.Scope, ids []string, now time.Time) (records.Counts, error)
+	GetRecords(ctx context.Context, s storage.Scope, ids []string) ([]records.Record, error)
+	Checkpoint(ctx context.Context, integration, connection, sync string) (json.RawMessage, error)
+	SaveCheckpoint(ctx context.Context, integration, connection, sync string, cp json.RawMessage) error
+	ClearCheckpoint(ctx context.Context, integration, connection, sync string) error
+	SetMetadata(ctx context.Context, integration, connection string, md json.RawMessage) error
+}
+
+// Fetcher performs a plugin's HTTP request on its connection's behalf. The runner binds it to
+// the connection's base URL, credentials, allowed hosts and rate limit, and logs each exchange.
+type Fetcher interface {
+	Fetch(ctx context.Context, req proxy.Request) (*proxy.Response, error)
+}
+
+// Call is the host's side of one plugin invocation (a sync run, an action call): the scope the
+// plugin acts in and what it has done so far. A Call serves one guest, whose host calls arrive
+// one at a time, so it is not safe for concurrent use.
+type Call struct {
+	Integration string
+	Connection  string
+	// Sync is the sync being run; empty for actions, which then have no checkpoint.
+	Sync string
+	// Models are the models the plugin may write.
+	Models []string
+	// Input is returned by OpInput; nil means "{}".
+	Input []byte
+	// Metadata is the connection's metadata at the start of the call.
+	Metadata json.RawMessage
+	// LastSuccess is the start of the sync's last successful run; zero if none.
+	LastSuccess time.Time
+	// TrackSeen makes the call remember every id it saves, for a full sync's deletions.
+	TrackSeen bool
+
+	Store Store
+	HTTP  Fetcher
+	// Log receives the plugin's log lines; nil drops them.
+	Log func(level, message string)
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+
+	counts  map[string]records.Counts
+	seen    map[string]map[string]struct{}
+	output  []byte
+	failure string
+	fatal   error
+}
+
+// Dispatch runs host function op with the argument bytes a guest passed. The returned bytes
+// are the function's result (nil for none). An error is the message the guest receives; errors
+// the guest must not be able to ignore (the store failing) also make [Call.Fatal] non-nil, so the
+// run fails even if the plugin carries on.
+//
+// arg may alias guest memory: Dispatch does not keep it past its return.
+func (c *Call) Dispatch(ctx context.Context, op Op, arg []byte) ([]byte, error) {
+	if len(arg) > MaxArgSize {
+		return nil, fmt.Errorf("%s: argument of %d bytes is over the %d-byte limit", op, len(arg), MaxArgSize)
+	}
+	var (
+		res []byte
+		err error
+	)
+	switch op {
+	case OpLog:
+		err = c.log(arg)
+	case OpInput:
+		res = c.Input
+		if res == nil {
+			res = []byte("{}")
+		}
+	case OpHTTP:
+		res, err = c.http(ctx, arg)
+	case OpRecordsSave:
+		res, err = c.saveRecords(ctx, arg)
+	case OpRecordsUpdate:
+		res, err = c.updateRecords(ctx, arg)
+	case OpRecordsDelete:
+		res, err = c.deleteRecords(ctx, arg)
+	case OpRecordsGet:
+		res, err = c.getRecords(ctx, arg)
+	case OpCheckpointGet:
+		res, err = c.checkpoint(ctx)
+	case OpCheckpointSave:
+		err = c.saveCheckpoint(ctx, arg)
+	case OpCheckpointClear:
+		err = c.clearCheckpoint(ctx)
+	case OpMetadataGet:
+		res = c.Metadata
+		if len(res) == 0 {
+			res = []byte("{}")
+		}
+	case OpMetadataSet:
+		err = c.setMetadata(ctx, arg)
+	case OpLastSyncTime:
+		if !c.LastSuccess.IsZero() {
+			res = []byte(c.LastSuccess.UTC().Format(time.RFC3339Nano))
+		}
+	case OpOutput:
+		err = c.setOutput(arg)
+	case OpFail:
+		c.failure = truncate(string(arg), MaxOutputSize)
+	default:
+		err = fmt.Errorf("unknown host function %d", op)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return res, nil
+}
+
+// Counts returns the record changes per model made so far.
+func (c *Call) Counts() map[string]records.Counts { return c.counts }
+
+// Seen returns, per model, the ids saved so far; only kept when TrackSeen is set.
+func (c *Call) Seen() map[string]map[string]struct{} { return c.seen }
+
+// Output returns what the plugin passed to OpOutput, or nil.
+func (c *Call) Output() []byte { return c.output }
+
+// Failure returns the message the plugin passed to OpFail, or "".
+func (c *Call) Failure() string { return c.failure }
+
+// Fatal returns the first error that must fail the call whatever the plugin did next, such as
+// the store refusing a write.
+func (c *Call) Fatal() error { return c.fatal }
+
+func (c *Call) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
+// storeErr records err as fatal: a guest that ignores a failed write must not go on to save a
+// checkpoint past data that was never stored.
+func (c *Call) storeErr(err error) error {
+	if c.fatal == nil && !errors.Is(err, context.Canceled) {
+		c.fatal = err
+	}
+	return err
+}
+
+func (c *Call) setOutput(arg []byte) error {
+	if len(arg) > MaxOutputSize {
+		return fmt.Errorf("output of %d bytes is over the %d-byte limit", len(arg), MaxOutputSize)
+	}
+	c.output = append([]byte(nil), arg...)
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

@@ -1,0 +1,150 @@
+package hostfuncs
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/ferrysync/ferry/records"
+	"github.com/ferrysync/ferry/storage"
+)
+
+// splitModel splits a "MODEL\nJSON" argument and checks that the plugin may write MODEL.
+func (c *Call) splitModel(arg []byte) (storage.Scope, []byte, error) {
+	model, body, ok := bytes.Cut(arg, []byte{'\n'})
+	if !ok {
+		return storage.Scope{}, nil, fmt.Errorf(`argument must be "MODEL\nJSON"`)
+	}
+	if !slices.Contains(c.Models, string(model)) {
+		return storage.Scope{}, nil, fmt.Errorf("model %q is not one this function may write (%v)", model, c.Models)
+	}
+	return storage.Scope{Integration: c.Integration, Connection: c.Connection, Model: string(model)}, body, nil
+}
+
+func (c *Call) saveRecords(ctx context.Context, arg []byte) ([]byte, error) {
+	scope, body, err := c.splitModel(arg)
+	if err != nil {
+		return nil, err
+	}
+	items, err := records.ParseBatch(body)
+	if err != nil {
+		return nil, fmt.Errorf("%s batch refused, nothing saved: %w", scope.Model, err)
+	}
+	counts, err := c.Store.SaveRecords(ctx, scope, items, c.now())
+	if err != nil {
+		return nil, c.storeErr(fmt.Errorf("save %s batch of %d: %w", scope.Model, len(items), err))
+	}
+	c.addCounts(scope.Model, counts)
+	if c.TrackSeen {
+		c.markSeen(scope.Model, items)
+	}
+	return json.Marshal(struct {
+		Added     int `json:"added"`
+		Updated   int `json:"updated"`
+		Unchanged int `json:"unchanged"`
+	}{counts.Added, counts.Updated, counts.Unchanged})
+}
+
+func (c *Call) updateRecords(ctx context.Context, arg []byte) ([]byte, error) {
+	scope, body, err := c.splitModel(arg)
+	if err != nil {
+		return nil, err
+	}
+	patches, err := records.ParseBatch(body)
+	if err != nil {
+		return nil, fmt.Errorf("%s batch refused, nothing updated: %w", scope.Model, err)
+	}
+	counts, err := c.Store.UpdateRecords(ctx, scope, patches, c.now())
+	if err != nil {
+		// An unknown id is the plugin's mistake, not a store failure, but both leave the
+		// store unchanged; only the latter is fatal.
+		if isRefusal(err) {
+			return nil, fmt.Errorf("update %s batch: %w", scope.Model, err)
+		}
+		return nil, c.storeErr(fmt.Errorf("update %s batch of %d: %w", scope.Model, len(patches), err))
+	}
+	c.addCounts(scope.Model, counts)
+	if c.TrackSeen {
+		c.markSeen(scope.Model, patches)
+	}
+	return json.Marshal(struct {
+		Updated   int `json:"updated"`
+		Unchanged int `json:"unchanged"`
+	}{counts.Updated, counts.Unchanged})
+}
+
+func (c *Call) deleteRecords(ctx context.Context, arg []byte) ([]byte, error) {
+	scope, body, err := c.splitModel(arg)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := records.ParseIDs(body)
+	if err != nil {
+		return nil, fmt.Errorf("%s delete refused, nothing deleted: %w", scope.Model, err)
+	}
+	counts, err := c.Store.DeleteRecords(ctx, scope, ids, c.now())
+	if err != nil {
+		return nil, c.storeErr(fmt.Errorf("delete %d %s records: %w", len(ids), scope.Model, err))
+	}
+	c.addCounts(scope.Model, counts)
+	return json.Marshal(struct {
+		Deleted int `json:"deleted"`
+	}{counts.Deleted})
+}
+
+func (c *Call) getRecords(ctx context.Context, arg []byte) ([]byte, error) {
+	model, body, ok := bytes.Cut(arg, []byte{'\n'})
+	if !ok {
+		return nil, fmt.Errorf(`argument must be "MODEL\nJSON"`)
+	}
+	ids, err := records.ParseIDs(body)
+	if err != nil {
+		return nil, err
+	}
+	scope := storage.Scope{Integration: c.Integration, Connection: c.Connection, Model: string(model)}
+	recs, err := c.Store.GetRecords(ctx, scope, ids)
+	if err != nil {
+		return nil, fmt.Errorf("get %d %s records: %w", len(ids), model, err)
+	}
+	var buf bytes.Buffer
+	buf.Grow(64 * len(recs))
+	buf.WriteByte('[')
+	for i, r := range recs {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.Write(r.Data)
+	}
+	buf.WriteByte(']')
+	return buf.Bytes(), nil
+}
+
+// isRefusal tells a batch the store refused as a whole (an id it does not hold) from a store
+// failure.
+func isRefusal(err error) bool { return errors.Is(err, storage.ErrNotFound) }
+
+func (c *Call) addCounts(model string, n records.Counts) {
+	if c.counts == nil {
+		c.counts = make(map[string]records.Counts)
+	}
+	sum := c.counts[model]
+	sum.Add(n)
+	c.counts[model] = sum
+}
+
+func (c *Call) markSeen(model string, items []records.Item) {
+	if c.seen == nil {
+		c.seen = make(map[string]map[string]struct{})
+	}
+	ids := c.seen[model]
+	if ids == nil {
+		ids = make(map[string]struct{}, len(items))
+		c.seen[model] = ids
+	}
+	for _, it := range items {
+		ids[it.ID] = struct{}{}
+	}
+}

@@ -1,0 +1,16 @@
+// Package runtime loads and runs plugin modules.
+//
+// Plugin calls run in worker processes, never in the server: a [Pool] keeps a few workers (the
+// ferry binary started in worker mode, which calls [ServeWorker]) and hands each one call at a
+// time. A worker compiles modules with wazero, through a compilation cache on disk, and gives
+// every call a fresh instance with the manifest's memory limit. Guests run with wazero's
+// interruption checks off, at full speed; a call that passes its deadline is stopped by killing
+// its worker, which the pool then replaces. A trap, a panic or a crash fails only that call.
+//
+// The server keeps everything a plugin must not hold (the store, credentials, the HTTP proxy,
+// rate limits). A guest's host call travels from the worker to the server over the worker's
+// stdin and stdout as one frame and comes back as one frame: the worker reads the argument in
+// place from the guest's linear memory and writes the result straight into it, so a record
+// batch or an HTTP body crosses the sandbox boundary as a single copy. The frames are defined in
+// protocol.go; what each host call means is package hostfuncs' business, reached through [Host].
+package runtime

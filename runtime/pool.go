@@ -1,0 +1,428 @@
+package runtime
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ferrysync/ferry/hostfuncs"
+)
+
+// Host answers a guest's host calls on the server's side; *hostfuncs.Call implements it.
+type Host interface {
+	Dispatch(ctx context.Context, op hostfuncs.Op, arg []byte) ([]byte, error)
+}
+
+var _ Host = (*hostfuncs.Call)(nil)
+
+// Job is one plugin call.
+type Job struct {
+	// ModulePath is the module's .wasm file; ModuleID identifies its content (its SHA-256), so
+	// workers compile each module once.
+	ModulePath string
+	ModuleID   string
+	// Export is the function to call: () -> i32.
+	Export string
+	// MemoryMB caps the guest's linear memory.
+	MemoryMB int
+	// Timeout is the call's deadline, after which its worker is killed.
+	Timeout time.Duration
+	// Host serves the guest's host calls.
+	Host Host
+}
+
+// Result is how a call that ran to its end ended.
+type Result struct {
+	// Status is the export's return value: 0 for success.
+	Status int32
+	// Stdout and Stderr are the tails of what the guest wrote there.
+	Stdout, Stderr []byte
+	// Compiled tells whether the worker compiled the module for this call (from the disk cache
+	// if it had it) rather than finding it compiled in memory.
+	Compiled bool
+}
+
+// Errors from Pool.Run, beside the context's own.
+var (
+	// ErrTimeout means the call passed its deadline and its worker was killed.
+	ErrTimeout = errors.New("plugin call exceeded its time limit")
+	// ErrClosed means the pool was closed.
+	ErrClosed = errors.New("worker pool closed")
+)
+
+// TrapError is a call that ended without returning: a trap, a panic, an exit, a module that would
+// not load. Stderr holds what the guest wrote there, often the panic's message.
+type TrapError struct {
+	Message string
+	Stderr  string
+}
+
+func (e *TrapError) Error() string {
+	msg, _, _ := strings.Cut(e.Message, "\n") // wazero appends the wasm stack trace
+	if cause := guestCause(e.Stderr); cause != "" {
+		msg += " (" + cause + ")"
+	}
+	return msg
+}
+
+// guestCause finds the line in a guest's stderr that says why it died, as Go's runtime and
+// Rust's panic handler write it.
+func guestCause(stderr string) string {
+	for _, line := range strings.Split(stderr, "\n") {
+		line = strings.TrimSpace(line)
+		for _, prefix := range []string{"fatal error: ", "panic: ", "thread 'main' panicked", "panicked at "} {
+			if strings.HasPrefix(line, prefix) {
+				return line
+			}
+		}
+	}
+	return ""
+}
+
+// CrashError is a worker process that died during a call (not killed by the pool).
+type CrashError struct {
+	Err    error
+	Stderr string
+}
+
+func (e *CrashError) Error() string {
+	msg := "worker process crashed: " + e.Err.Error()
+	if e.Stderr != "" {
+		msg += ": " + lastLines(e.Stderr, 8)
+	}
+	return msg
+}
+
+func (e *CrashError) Unwrap() error { return e.Err }
+
+// PoolConfig configures a Pool.
+type PoolConfig struct {
+	// Size is the number of worker processes, hence of concurrent calls.
+	Size int
+	// Command starts a worker: the ferry binary with its worker arguments.
+	Command []string
+	// Env is the workers' environment; nil means none at all, so nothing of the server's
+	// environment (which may hold secrets) reaches a worker.
+	Env    []string
+	Logger *slog.Logger
+}
+
+// Pool runs calls in worker processes, one call per worker at a time. It is safe for
+// concurrent use.
+type Pool struct {
+	cfg  PoolConfig
+	idle chan *workerHandle
+
+	mu     sync.Mutex
+	closed bool
+	all    map[*workerHandle]struct{}
+}
+
+// NewPool starts cfg.Size workers and waits until each is ready.
+func NewPool(ctx context.Context, cfg PoolConfig) (*Pool, error) {
+	if cfg.Size < 1 {
+		cfg.Size = 1
+	}
+	if len(cfg.Command) == 0 {
+		return nil, errors.New("worker pool: no worker command")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	p := &Pool{cfg: cfg, idle: make(chan *workerHandle, cfg.Size), all: make(map[*workerHandle]struct{})}
+	for range cfg.Size {
+		w, err := p.start(ctx)
+		if err != nil {
+			p.Close()
+			return nil, err
+		}
+		p.idle <- w
+	}
+	return p, nil
+}
+
+// Close kills every worker; calls under way fail with ErrClosed.
+func (p *Pool) Close() error {
+	p.mu.Lock()
+	p.closed = true
+	all := p.all
+	p.all = map[*workerHandle]struct{}{}
+	p.mu.Unlock()
+	for w := range all {
+		w.kill(ErrClosed)
+		<-w.exited
+	}
+	return nil
+}
+
+// Run runs job in a worker, waiting for a free one. It returns a Result when the export
+// returned, whatever its status; an error when it did not (*TrapError, *CrashError, ErrTimeout,
+// the context's error), when no worker could be had, or when the Host failed the pipe.
+func (p *Pool) Run(ctx context.Context, j Job) (Result, error) {
+	var w *workerHandle
+	for w == nil {
+		select {
+		case w = <-p.idle:
+		case <-ctx.Done():
+			return Result{}, ctx.Err()
+		}
+		if w.dead() { // died while idle: not this call's fault
+			go p.replace(w)
+			w = nil
+		}
+	}
+	res, err := w.run(ctx, j)
+	if w.dead() {
+		go p.replace(w)
+	} else {
+		p.idle <- w
+	}
+	return res, err
+}
+
+// replace reaps a dead worker and starts another in its place, retrying until it succeeds or
+// the pool is closed, so the pool never shrinks for good.
+func (p *Pool) replace(old *workerHandle) {
+	<-old.exited
+	p.mu.Lock()
+	delete(p.all, old)
+	p.mu.Unlock()
+	for delay := 10 * time.Millisecond; ; delay = min(2*delay, 5*time.Second) {
+		w, err := p.start(context.Background())
+		if err == nil {
+			p.idle <- w
+			return
+		}
+		if errors.Is(err, ErrClosed) {
+			return
+		}
+		p.cfg.Logger.Error("start worker", "err", err)
+		time.Sleep(delay)
+	}
+}
+
+func (p *Pool) start(ctx context.Context) (*workerHandle, error) {
+	p.mu.Lock()
+	closed := p.closed
+	p.mu.Unlock()
+	if closed {
+		return nil, ErrClosed
+	}
+	cmd := exec.Command(p.cfg.Command[0], p.cfg.Command[1:]...)
+	cmd.Env = p.cfg.Env
+	if cmd.Env == nil {
+		cmd.Env = []string{}
+	}
+	stderr := &syncTail{tail: tail{max: maxCapture}}
+	cmd.Stderr = stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start worker %s: %w", p.cfg.Command[0], err)
+	}
+	w := &workerHandle{
+		cmd:    cmd,
+		in:     frameWriter{w: bufio.NewWriterSize(stdin, 64<<10)},
+		out:    frameReader{r: bufio.NewReaderSize(stdout, 64<<10)},
+		stderr: stderr,
+		exited: make(chan struct{}),
+	}
+	go func() {
+		w.exitErr = cmd.Wait()
+		close(w.exited)
+	}()
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		w.kill(ErrClosed)
+		return nil, ErrClosed
+	}
+	p.all[w] = struct{}{}
+	p.mu.Unlock()
+
+	ready := make(chan error, 1)
+	go func() {
+		typ, _, err := w.out.read()
+		if err == nil && typ != frameHello {
+			err = fmt.Errorf("unexpected frame %q", typ)
+		}
+		ready <- err
+	}()
+	select {
+	case err = <-ready:
+	case <-ctx.Done():
+		err = ctx.Err()
+	case <-time.After(30 * time.Second):
+		err = errors.New("no hello within 30s")
+	}
+	if err != nil {
+		w.kill(err)
+		<-w.exited
+		p.mu.Lock()
+		delete(p.all, w)
+		p.mu.Unlock()
+		return nil, fmt.Errorf("start worker: %w: %s", err, lastLines(stderr.String(), 8))
+	}
+	return w, nil
+}
+
+// workerHandle is the server's end of one worker process.
+type workerHandle struct {
+	cmd    *exec.Cmd
+	in     frameWriter
+	out    frameReader
+	stderr *syncTail
+	exited chan struct{}
+	// exitErr is valid once exited is closed.
+	exitErr error
+
+	mu sync.Mutex
+	// killed says why the process was killed: by the pool (deadline, cancel, close) or, as
+	// errCrashed, because it failed by itself.
+	killed error
+}
+
+// errCrashed marks a worker that failed by itself.
+var errCrashed = errors.New("worker crashed")
+
+func (w *workerHandle) kill(reason error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.killed == nil {
+		w.killed = reason
+		_ = w.cmd.Process.Kill()
+	}
+}
+
+func (w *workerHandle) killReason() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.killed
+}
+
+// dead reports whether the worker can take no more calls.
+func (w *workerHandle) dead() bool {
+	select {
+	case <-w.exited:
+		return true
+	default:
+		return w.killReason() != nil
+	}
+}
+
+// LoadTimeout bounds loading a module (compiling it, if the cache does not have it, and
+// instantiating it) before a call's own deadline starts.
+const LoadTimeout = 2 * time.Minute
+
+// errLoadTimeout is a module that took longer than LoadTimeout to load.
+var errLoadTimeout = fmt.Errorf("loading the module took longer than %s", LoadTimeout)
+
+func (w *workerHandle) run(ctx context.Context, j Job) (Result, error) {
+	timer := time.AfterFunc(LoadTimeout, func() { w.kill(errLoadTimeout) })
+	defer func() { timer.Stop() }()
+	stop := context.AfterFunc(ctx, func() { w.kill(context.Cause(ctx)) })
+	defer stop()
+
+	head, _ := json.Marshal(job{ModulePath: j.ModulePath, ModuleID: j.ModuleID, Export: j.Export, MemoryMB: j.MemoryMB})
+	if err := w.in.write(frameRun, head); err != nil {
+		return Result{}, w.failure(err)
+	}
+	for {
+		typ, payload, err := w.out.read()
+		if err != nil {
+			return Result{}, w.failure(err)
+		}
+		switch typ {
+		case frameStarted:
+			if !timer.Stop() {
+				return Result{}, w.failure(errLoadTimeout)
+			}
+			timer = time.AfterFunc(j.Timeout, func() { w.kill(ErrTimeout) })
+		case frameHostCall:
+			if len(payload) == 0 {
+				return Result{}, w.failure(errors.New("worker sent an empty host call"))
+			}
+			res, herr := j.Host.Dispatch(ctx, hostfuncs.Op(payload[0]), payload[1:])
+			status := []byte{0}
+			if herr != nil {
+				status[0], res = 1, []byte(herr.Error())
+			}
+			if err := w.in.write(frameHostResult, status, res); err != nil {
+				return Result{}, w.failure(err)
+			}
+		case frameDone:
+			var out outcome
+			if err := json.Unmarshal(payload, &out); err != nil {
+				return Result{}, w.failure(fmt.Errorf("bad outcome: %w", err))
+			}
+			res := Result{Status: out.Status, Stdout: out.Stdout, Stderr: out.Stderr, Compiled: out.Compiled}
+			if !out.Returned {
+				return res, &TrapError{Message: out.Trap, Stderr: string(out.Stderr)}
+			}
+			return res, nil
+		default:
+			return Result{}, w.failure(fmt.Errorf("worker sent unexpected frame %q", typ))
+		}
+	}
+}
+
+// failure explains why talking to the worker failed with err: the pool killed it (deadline,
+// cancel, close), or it died by itself.
+func (w *workerHandle) failure(err error) error {
+	w.kill(errCrashed) // no-op if already killed; makes the handle dead either way
+	<-w.exited
+	if reason := w.killReason(); reason != errCrashed {
+		return reason
+	}
+	return &CrashError{Err: errors.Join(err, w.exitErr), Stderr: w.stderr.String()}
+}
+
+// syncTail is a tail written by exec's copying goroutine and read by the pool.
+type syncTail struct {
+	mu   sync.Mutex
+	tail tail
+}
+
+func (t *syncTail) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.tail.Write(p)
+}
+
+func (t *syncTail) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.tail.buf.String()
+}
+
+// lastLines returns the last n lines of s, trimmed.
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// WorkerCommand is the default command for a Pool: this very binary, started with args.
+func WorkerCommand(args ...string) ([]string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find the ferry binary for workers: %w", err)
+	}
+	return append([]string{exe}, args...), nil
+}

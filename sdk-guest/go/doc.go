@@ -1,0 +1,54 @@
+// Package ferry is the Go guest SDK for Ferry: it lets a sync or action function, compiled to
+// WebAssembly, use the capabilities the Ferry host offers (HTTP to the provider through the
+// host's proxy, batch record saves, updates and deletes, checkpoints, connection metadata and
+// logging) through Ferry's host ABI, version 1 (docs/abi.md in the Ferry repository).
+//
+// A plugin is a main package with an empty main function, built as a WASI reactor:
+//
+//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o plugin.wasm .
+//
+// Each function named in ferry.yaml is a //go:wasmexport function of type func() int32 that
+// hands its work to [RunSync] or [RunAction]:
+//
+//	//go:wasmexport sync_contacts
+//	func syncContacts() int32 {
+//		return ferry.RunSync(func(s *ferry.Sync) error {
+//			var contacts []Contact
+//			if err := s.HTTP.GetJSON("/contacts", nil, &contacts); err != nil {
+//				return err
+//			}
+//			_, err := s.Save("Contact", contacts)
+//			return err
+//		})
+//	}
+//
+// Importing the package is enough to mark the module as speaking ABI version 1: the package
+// exports __ferry_abi_v1 itself.
+//
+// # Execution model
+//
+// Every run gets a fresh instance of the module, so package-level state never leaks from one
+// run to the next. The SDK is single-threaded, like the module: a [Sync] or [Action] is not
+// safe for concurrent use, and a plugin gains nothing from goroutines because every host call
+// blocks the whole module.
+//
+// # Memory
+//
+// A reactor module runs inside one export call for the whole sync, and the Go garbage
+// collector may not get a chance to run there on its own, so a long sync would grow its
+// linear memory until it hits the manifest's limits.memory_mb. The SDK therefore forces a
+// collection each time 16 MiB have crossed the host boundary since the last one, and reuses
+// one buffer for the arguments it encodes. Drop references to pages you are done with (for
+// instance, do not collect every page of a sync in one slice) and memory stays bounded.
+//
+// # Outside WebAssembly
+//
+// On any other GOOS the host functions are replaced by stubs that return [ErrNoHost], so
+// code using the SDK compiles and its pure logic can be unit-tested with plain go test.
+//
+// # TinyGo
+//
+// The package keeps to what TinyGo compiles (//go:wasmimport, //go:wasmexport,
+// encoding/json, no goroutines), but it has only been built and tested with standard Go;
+// TinyGo builds are untested.
+package ferry

@@ -1,0 +1,223 @@
+package ferry
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// testHost is an in-memory Ferry host speaking the ABI through the abi seam: records,
+// checkpoint, metadata, logs and the run's outcome live in its fields, and HTTP goes to a real
+// server at baseURL. Tests read its fields to assert what a plugin did.
+type testHost struct {
+	t       *testing.T
+	baseURL string // where request paths resolve
+
+	calls      []hostFunc
+	args       [][]byte // the argument of each call, copied
+	errs       map[hostFunc]string
+	records    map[string]map[string]json.RawMessage
+	checkpoint []byte
+	metadata   []byte
+	lastSync   string
+	input      []byte
+	output     []byte
+	failure    string
+	logs       []string
+}
+
+var _ abi = (*testHost)(nil)
+
+func newTestHost(t *testing.T) *testHost {
+	return &testHost{t: t, errs: map[hostFunc]string{}, records: map[string]map[string]json.RawMessage{}}
+}
+
+func (th *testHost) count(f hostFunc) int {
+	n := 0
+	for _, c := range th.calls {
+		if c == f {
+			n++
+		}
+	}
+	return n
+}
+
+func (th *testHost) call(f hostFunc, arg []byte) ([]byte, error) {
+	th.calls = append(th.calls, f)
+	th.args = append(th.args, bytes.Clone(arg))
+	if msg, ok := th.errs[f]; ok {
+		return nil, hostError(msg)
+	}
+	switch f {
+	case fnLog:
+		th.logs = append(th.logs, strings.Replace(string(arg), "\n", ": ", 1))
+		return nil, nil
+	case fnInput:
+		return bytes.Clone(th.input), nil
+	case fnOutput:
+		th.output = bytes.Clone(arg)
+		return nil, nil
+	case fnFail:
+		th.failure = string(arg)
+		return nil, nil
+	case fnCheckpointGet:
+		return bytes.Clone(th.checkpoint), nil
+	case fnCheckpointSave:
+		th.checkpoint = bytes.Clone(arg)
+		return nil, nil
+	case fnCheckpointClear:
+		th.checkpoint = nil
+		return nil, nil
+	case fnMetadataGet:
+		if th.metadata == nil {
+			return []byte("{}"), nil
+		}
+		return bytes.Clone(th.metadata), nil
+	case fnMetadataSet:
+		th.metadata = bytes.Clone(arg)
+		return nil, nil
+	case fnLastSyncTime:
+		if th.lastSync == "" {
+			return nil, nil
+		}
+		return []byte(th.lastSync), nil
+	case fnRecordsSave, fnRecordsUpdate, fnRecordsDelete, fnRecordsGet:
+		return th.recordsCall(f, arg)
+	case fnHTTP:
+		return th.http(arg)
+	}
+	return nil, hostError("unknown function " + f.String())
+}
+
+func (th *testHost) recordsCall(f hostFunc, arg []byte) ([]byte, error) {
+	model, body, ok := bytes.Cut(arg, []byte("\n"))
+	if !ok {
+		return nil, hostError("no model header")
+	}
+	cache := th.records[string(model)]
+	if cache == nil {
+		cache = map[string]json.RawMessage{}
+		th.records[string(model)] = cache
+	}
+	switch f {
+	case fnRecordsDelete, fnRecordsGet:
+		var ids []string
+		if err := json.Unmarshal(body, &ids); err != nil {
+			return nil, hostError(err.Error())
+		}
+		var found []json.RawMessage
+		n := 0
+		for _, id := range ids {
+			if rec, ok := cache[id]; ok {
+				found = append(found, rec)
+				if f == fnRecordsDelete {
+					delete(cache, id)
+				}
+				n++
+			}
+		}
+		if f == fnRecordsGet {
+			if found == nil {
+				found = []json.RawMessage{}
+			}
+			return json.Marshal(found)
+		}
+		return fmt.Appendf(nil, `{"deleted":%d}`, n), nil
+	}
+	var batch []map[string]any
+	if err := json.Unmarshal(body, &batch); err != nil {
+		return nil, hostError(fmt.Sprintf("save %s batch: %v", model, err))
+	}
+	for i, rec := range batch {
+		if _, ok := rec["id"].(string); !ok {
+			return nil, hostError(fmt.Sprintf(`save %s batch: record %d: "id" must be a string`, model, i))
+		}
+	}
+	var added, updated, unchanged int
+	for _, rec := range batch {
+		id := rec["id"].(string)
+		old, had := cache[id]
+		if f == fnRecordsUpdate {
+			if !had {
+				continue
+			}
+			var merged map[string]any
+			_ = json.Unmarshal(old, &merged)
+			for k, v := range rec {
+				merged[k] = v
+			}
+			rec = merged
+		}
+		enc, _ := json.Marshal(rec) // maps encode with sorted keys: equal content, equal bytes
+		switch {
+		case !had:
+			added++
+		case bytes.Equal(old, enc):
+			unchanged++
+		default:
+			updated++
+		}
+		cache[id] = enc
+	}
+	if f == fnRecordsUpdate {
+		return fmt.Appendf(nil, `{"updated":%d,"unchanged":%d}`, updated, unchanged), nil
+	}
+	return fmt.Appendf(nil, `{"added":%d,"updated":%d,"unchanged":%d}`, added, updated, unchanged), nil
+}
+
+// http proxies a request to the test server the way the Ferry host does: path against the
+// base URL, or an absolute url.
+func (th *testHost) http(arg []byte) ([]byte, error) {
+	head, body, _ := bytes.Cut(arg, []byte("\n"))
+	var req struct {
+		Method  string              `json:"method"`
+		Path    string              `json:"path"`
+		URL     string              `json:"url"`
+		Query   url.Values          `json:"query"`
+		Headers map[string][]string `json:"headers"`
+	}
+	if err := json.Unmarshal(head, &req); err != nil {
+		return nil, hostError("bad request JSON: " + err.Error())
+	}
+	target := req.URL
+	if target == "" {
+		target = th.baseURL + req.Path
+	}
+	u, err := url.Parse(target)
+	if err != nil {
+		return nil, hostError(err.Error())
+	}
+	q := u.Query()
+	for k, vs := range req.Query {
+		for _, v := range vs {
+			q.Add(k, v)
+		}
+	}
+	u.RawQuery = q.Encode()
+	hreq, err := http.NewRequest(req.Method, u.String(), bytes.NewReader(body))
+	if err != nil {
+		return nil, hostError(err.Error())
+	}
+	for k, vs := range req.Headers {
+		for _, v := range vs {
+			hreq.Header.Add(k, v)
+		}
+	}
+	resp, err := http.DefaultClient.Do(hreq)
+	if err != nil {
+		return nil, hostError(err.Error())
+	}
+	defer resp.Body.Close()
+	rbody, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, hostError(err.Error())
+	}
+	out, _ := json.Marshal(map[string]any{"status": resp.StatusCode, "headers": resp.Header})
+	out = append(out, '\n')
+	return append(out, rbody...), nil
+}

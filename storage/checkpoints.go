@@ -1,0 +1,112 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Checkpoint returns the checkpoint of a sync of a connection, or nil (and no error) when it
+// has none.
+func (db *DB) Checkpoint(ctx context.Context, integration, connection, sync string) (json.RawMessage, error) {
+	var cp json.RawMessage
+	err := db.view(ctx, func(tx *bolt.Tx) error {
+		if b := nested(tx, bucketCheckpoints, integration, connection); b != nil {
+			if v := b.Get([]byte(sync)); v != nil {
+				cp = bytes.Clone(v)
+			}
+		}
+		return nil
+	})
+	return cp, err
+}
+
+// SaveCheckpoint replaces the checkpoint of a sync of a connection. The caller saves it only
+// after the records it covers are saved (each SaveRecords call is committed when it returns),
+// so a run resumed from it loses nothing. The caller validates the JSON; an empty cp clears
+// the checkpoint.
+func (db *DB) SaveCheckpoint(ctx context.Context, integration, connection, sync string, cp json.RawMessage) error {
+	if err := requireIDs("save checkpoint: integration, connection and sync", integration, connection, sync); err != nil {
+		return err
+	}
+	err := db.update(ctx, func(tx *bolt.Tx) error {
+		b, err := nestedCreate(tx, bucketCheckpoints, integration, connection)
+		if err != nil {
+			return err
+		}
+		if len(cp) == 0 {
+			return b.Delete([]byte(sync))
+		}
+		return b.Put([]byte(sync), bytes.Clone(cp))
+	})
+	if err != nil {
+		return fmt.Errorf("save checkpoint of %s/%s/%s: %w", integration, connection, sync, err)
+	}
+	return nil
+}
+
+// ClearCheckpoint removes the checkpoint of a sync of a connection, as a full resync does.
+// Clearing a missing checkpoint is not an error.
+func (db *DB) ClearCheckpoint(ctx context.Context, integration, connection, sync string) error {
+	return db.update(ctx, func(tx *bolt.Tx) error {
+		if b := nested(tx, bucketCheckpoints, integration, connection); b != nil && sync != "" {
+			return b.Delete([]byte(sync))
+		}
+		return nil
+	})
+}
+
+// SyncState is what the scheduler and plugins need to know about a sync of a connection
+// between runs.
+type SyncState struct {
+	LastSuccessAt time.Time `json:"last_success_at"` // start time of the last successful run
+	LastRunID     string    `json:"last_run_id"`
+	Paused        bool      `json:"paused"`
+}
+
+// SyncState returns the state of a sync of a connection; the zero value when it never ran
+// and was never paused.
+func (db *DB) SyncState(ctx context.Context, integration, connection, sync string) (SyncState, error) {
+	var st SyncState
+	err := db.view(ctx, func(tx *bolt.Tx) error {
+		var err error
+		st, err = getSyncState(tx, integration, connection, sync)
+		return err
+	})
+	return st, err
+}
+
+// SetPaused pauses or resumes the schedule of a sync of a connection.
+func (db *DB) SetPaused(ctx context.Context, integration, connection, sync string, paused bool) error {
+	if err := requireIDs("set paused: integration, connection and sync", integration, connection, sync); err != nil {
+		return err
+	}
+	return db.update(ctx, func(tx *bolt.Tx) error {
+		return updateSyncState(tx, integration, connection, sync, func(st *SyncState) { st.Paused = paused })
+	})
+}
+
+func getSyncState(tx *bolt.Tx, integration, connection, sync string) (SyncState, error) {
+	var st SyncState
+	if _, err := getJSON(nested(tx, bucketSyncStates, integration, connection), []byte(sync), &st); err != nil {
+		return st, fmt.Errorf("sync state of %s/%s/%s: %w", integration, connection, sync, err)
+	}
+	return st, nil
+}
+
+func updateSyncState(tx *bolt.Tx, integration, connection, sync string, change func(*SyncState)) error {
+	st, err := getSyncState(tx, integration, connection, sync)
+	if err != nil {
+		return err
+	}
+	change(&st)
+	b, err := nestedCreate(tx, bucketSyncStates, integration, connection)
+	if err != nil {
+		return err
+	}
+	return putJSON(b, []byte(sync), st)
+}

@@ -1,0 +1,157 @@
+package storage
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// schemaVersion is the layout described in doc.go. Open refuses files of a newer layout.
+const schemaVersion = 1
+
+var (
+	bucketMeta         = []byte("meta")
+	bucketIntegrations = []byte("integrations")
+	bucketVersions     = []byte("versions")
+	bucketConnections  = []byte("connections")
+	bucketRecords      = []byte("records")
+	bucketCheckpoints  = []byte("checkpoints")
+	bucketSyncStates   = []byte("sync_states")
+	bucketRuns         = []byte("runs")
+	bucketRunStatus    = []byte("run_status")
+	bucketRunLogs      = []byte("run_logs")
+
+	keySchema = []byte("schema")
+)
+
+var topBuckets = [][]byte{
+	bucketMeta, bucketIntegrations, bucketVersions, bucketConnections, bucketRecords,
+	bucketCheckpoints, bucketSyncStates, bucketRuns, bucketRunStatus, bucketRunLogs,
+}
+
+// DB is Ferry's store. It is safe for concurrent use; bbolt serialises writers and lets
+// readers run alongside them.
+type DB struct {
+	bolt *bolt.DB
+}
+
+// Open opens the store at path (a file, conventionally DIR/ferry.db), creating the file, its
+// directory and the buckets if needed. Only one process may hold the file: when another does,
+// Open gives up after a second with ErrLocked, so a second server on the same data directory
+// fails clearly instead of hanging.
+func Open(path string) (*DB, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	b, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout:      time.Second,
+		FreelistType: bolt.FreelistMapType,
+	})
+	if errors.Is(err, berrors.ErrTimeout) {
+		return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	err = b.Update(func(tx *bolt.Tx) error {
+		for _, name := range topBuckets {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		meta := tx.Bucket(bucketMeta)
+		if v := meta.Get(keySchema); v != nil {
+			if got := binary.BigEndian.Uint32(v); got > schemaVersion {
+				return fmt.Errorf("schema version %d is newer than this ferry supports (%d)", got, schemaVersion)
+			}
+			return nil
+		}
+		return meta.Put(keySchema, binary.BigEndian.AppendUint32(nil, schemaVersion))
+	})
+	if err != nil {
+		b.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return &DB{bolt: b}, nil
+}
+
+// Close closes the store, waiting for running transactions to finish.
+func (db *DB) Close() error {
+	return db.bolt.Close()
+}
+
+// view runs fn in a read-only transaction, unless ctx is already done.
+func (db *DB) view(ctx context.Context, fn func(tx *bolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return db.bolt.View(fn)
+}
+
+// update runs fn in a read-write transaction, unless ctx is already done. An error from fn
+// rolls the transaction back.
+func (db *DB) update(ctx context.Context, fn func(tx *bolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return db.bolt.Update(fn)
+}
+
+// nested returns the bucket at path under the top-level bucket top, or nil if any part of it
+// does not exist.
+func nested(tx *bolt.Tx, top []byte, path ...string) *bolt.Bucket {
+	b := tx.Bucket(top)
+	for _, name := range path {
+		if b == nil {
+			return nil
+		}
+		b = b.Bucket([]byte(name))
+	}
+	return b
+}
+
+// nestedCreate is nested, creating what is missing.
+func nestedCreate(tx *bolt.Tx, top []byte, path ...string) (*bolt.Bucket, error) {
+	b := tx.Bucket(top)
+	for _, name := range path {
+		var err error
+		if b, err = b.CreateBucketIfNotExists([]byte(name)); err != nil {
+			return nil, fmt.Errorf("bucket %q: %w", name, err)
+		}
+	}
+	return b, nil
+}
+
+// deleteNested deletes the bucket at path under top if it exists.
+func deleteNested(tx *bolt.Tx, top []byte, path ...string) error {
+	parent := nested(tx, top, path[:len(path)-1]...)
+	if parent == nil {
+		return nil
+	}
+	err := parent.DeleteBucket([]byte(path[len(path)-1]))
+	if errors.Is(err, berrors.ErrBucketNotFound) {
+		return nil
+	}
+	return err
+}
+
+// requireIDs refuses empty names, which bbolt cannot use as keys.
+func requireIDs(what string, ids ...string) error {
+	for _, id := range ids {
+		if id == "" {
+			return fmt.Errorf("%s: empty name", what)
+		}
+	}
+	return nil
+}
+
+// utc drops the monotonic reading and location, so stored times compare equal to loaded
+// ones.
+func utc(t time.Time) time.Time { return t.Round(0).UTC() }

@@ -1,0 +1,53 @@
+// Package storage is Ferry's embedded store: one bbolt file holding integrations and their
+// versions, connections, the records cache with its cursors, checkpoints, sync states, runs
+// and run logs. Every method runs in one bbolt transaction of its own, so each call is atomic
+// and durable when it returns.
+//
+// # Layout
+//
+// Names in quotes are buckets, <...> are keys; nested buckets are indented.
+//
+//	"meta"          <schema> → schema version (uint32, big-endian)
+//	"integrations"  <integration id> → Integration (JSON)
+//	"versions"
+//	  <integration id>
+//	    <version (uint32, big-endian)> → Version with its manifest (JSON)
+//	"connections"
+//	  <integration id>
+//	    <connection id> → Connection with its sealed credentials (JSON)
+//	"records"
+//	  <integration id>
+//	    <connection id>
+//	      <model>                sequence = last cursor given out
+//	        "ids"     <record id> → record (binary, see below)
+//	        "cursors" <cursor (uint64, big-endian)> → record id
+//	"checkpoints"
+//	  <integration id>
+//	    <connection id>
+//	      <sync> → checkpoint (JSON)
+//	"sync_states"
+//	  <integration id>
+//	    <connection id>
+//	      <sync> → SyncState (JSON)
+//	"runs"          <run id> → Run (JSON)
+//	"run_status"    <status> 0x00 <run id> → empty: index for RunsWithStatus
+//	"run_logs"
+//	  <run id>
+//	    <sequence (uint64, big-endian)> → LogEntry (JSON)
+//
+// Run ids are UUIDv7, so the key order of "runs" is creation order.
+//
+// # Records
+//
+// Each change to a record (add, update, delete, re-add) takes the next value of its model
+// bucket's sequence as the record's cursor, writes the cursor into the record and into
+// "cursors", and removes the record's previous "cursors" entry. "cursors" thus holds every
+// record exactly once, at its latest change, in change order: reading "after cursor C" is a
+// range scan that returns each record once, at its latest state.
+//
+// A record value is, in order: a format byte (1), the cursor (uint64), the SHA-256 of the
+// canonical content (32 bytes), first seen, last modified and deleted-at times (int64 Unix
+// nanoseconds each; deleted-at is 0 unless deleted), the last action (one byte), then the
+// record's compact JSON to the end of the value. Small cold values (integrations,
+// connections, runs) are JSON for easy evolution; records, the hot path, are not.
+package storage

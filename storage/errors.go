@@ -1,0 +1,13 @@
+package storage
+
+import "errors"
+
+// Sentinel errors, wrapped with what they are about, e.g. "connection fakecrm/acme: not
+// found". Test with errors.Is.
+var (
+	// ErrNotFound: the integration, version, connection, record or run does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrLocked: another process (another server on the same data directory) holds the
+	// database file.
+	ErrLocked = errors.New("database is locked by another process")
+)

@@ -1,0 +1,630 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ferrysync/ferry/records"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Scope names the records of one model of one connection.
+type Scope struct{ Integration, Connection, Model string }
+
+func (s Scope) String() string { return s.Integration + "/" + s.Connection + "/" + s.Model }
+
+func (s Scope) validate() error {
+	return requireIDs("scope "+s.String()+": integration, connection and model", s.Integration, s.Connection, s.Model)
+}
+
+var (
+	bucketIDs     = []byte("ids")
+	bucketCursors = []byte("cursors")
+)
+
+// Stored record layout; see doc.go.
+const (
+	recordFormat = 1
+	offCursor    = 1
+	offHash      = offCursor + 8
+	offFirstSeen = offHash + 32
+	offModified  = offFirstSeen + 8
+	offDeleted   = offModified + 8
+	offAction    = offDeleted + 8
+	headerSize   = offAction + 1
+)
+
+// Action codes as stored.
+const (
+	codeAdded   = 1
+	codeUpdated = 2
+	codeDeleted = 3
+)
+
+var actionCodes = map[records.Action]byte{records.Added: codeAdded, records.Updated: codeUpdated, records.Deleted: codeDeleted}
+
+var actionNames = [...]records.Action{codeAdded: records.Added, codeUpdated: records.Updated, codeDeleted: records.Deleted}
+
+// record is a stored record, decoded. data aliases the memory it was decoded from.
+type record struct {
+	cursor                         uint64
+	hash                           [32]byte
+	firstSeen, modified, deletedAt int64 // Unix nanoseconds
+	action                         byte
+	data                           []byte
+}
+
+func decodeRecord(id, v []byte) (record, error) {
+	if len(v) < headerSize || v[0] != recordFormat || v[offAction] < codeAdded || v[offAction] > codeDeleted {
+		return record{}, fmt.Errorf("record %q: corrupt stored value", id)
+	}
+	r := record{
+		cursor:    binary.BigEndian.Uint64(v[offCursor:]),
+		firstSeen: int64(binary.BigEndian.Uint64(v[offFirstSeen:])),
+		modified:  int64(binary.BigEndian.Uint64(v[offModified:])),
+		deletedAt: int64(binary.BigEndian.Uint64(v[offDeleted:])),
+		action:    v[offAction],
+		data:      v[headerSize:],
+	}
+	copy(r.hash[:], v[offHash:])
+	return r, nil
+}
+
+func (r *record) encode(v []byte) {
+	v[0] = recordFormat
+	binary.BigEndian.PutUint64(v[offCursor:], r.cursor)
+	copy(v[offHash:], r.hash[:])
+	binary.BigEndian.PutUint64(v[offFirstSeen:], uint64(r.firstSeen))
+	binary.BigEndian.PutUint64(v[offModified:], uint64(r.modified))
+	binary.BigEndian.PutUint64(v[offDeleted:], uint64(r.deletedAt))
+	v[offAction] = r.action
+	copy(v[headerSize:], r.data)
+}
+
+// public returns the record as package records shows it, copying its data into buf (an
+// arena for the records of one call, so a page of records costs few allocations).
+func (r *record) public(id []byte, buf *[]byte) records.Record {
+	if cap(*buf)-len(*buf) < len(r.data) {
+		*buf = make([]byte, 0, max(len(r.data), 64<<10))
+	}
+	start := len(*buf)
+	*buf = append(*buf, r.data...)
+	out := records.Record{
+		ID:   string(id),
+		Data: (*buf)[start:len(*buf):len(*buf)],
+		Meta: records.Meta{
+			FirstSeenAt:    time.Unix(0, r.firstSeen).UTC(),
+			LastModifiedAt: time.Unix(0, r.modified).UTC(),
+			LastAction:     actionNames[r.action],
+			Cursor:         records.FormatCursor(r.cursor),
+		},
+	}
+	if r.action == codeDeleted {
+		t := time.Unix(0, r.deletedAt).UTC()
+		out.Meta.DeletedAt = &t
+	}
+	return out
+}
+
+// model is the buckets of one Scope within a transaction.
+type model struct {
+	bucket, ids, cursors *bolt.Bucket
+	// arena holds the values written in this transaction: bbolt keeps a reference to a
+	// value until commit, so values cannot share a reused buffer.
+	arena []byte
+}
+
+// openModel returns the buckets of s, or nil if s has no records and create is false.
+func openModel(tx *bolt.Tx, s Scope, create bool) (*model, error) {
+	var b *bolt.Bucket
+	if create {
+		var err error
+		if b, err = nestedCreate(tx, bucketRecords, s.Integration, s.Connection, s.Model); err != nil {
+			return nil, err
+		}
+		ids, err := b.CreateBucketIfNotExists(bucketIDs)
+		if err != nil {
+			return nil, err
+		}
+		cursors, err := b.CreateBucketIfNotExists(bucketCursors)
+		if err != nil {
+			return nil, err
+		}
+		// Cursors only ever grow, so new keys append: fill pages completely.
+		cursors.FillPercent = 1
+		return &model{bucket: b, ids: ids, cursors: cursors}, nil
+	}
+	if b = nested(tx, bucketRecords, s.Integration, s.Connection, s.Model); b == nil {
+		return nil, nil
+	}
+	return &model{bucket: b, ids: b.Bucket(bucketIDs), cursors: b.Bucket(bucketCursors)}, nil
+}
+
+func (m *model) alloc(n int) []byte {
+	if cap(m.arena)-len(m.arena) < n {
+		m.arena = make([]byte, 0, max(n, 256<<10))
+	}
+	start := len(m.arena)
+	m.arena = m.arena[:start+n]
+	return m.arena[start : start+n : start+n]
+}
+
+// write stores r under id at the next cursor of the model, moving the record's entry in the
+// cursor index from oldCursor (0: none) to the new one.
+func (m *model) write(id []byte, r *record, oldCursor uint64) error {
+	var key [8]byte
+	if oldCursor != 0 {
+		binary.BigEndian.PutUint64(key[:], oldCursor)
+		if err := m.cursors.Delete(key[:]); err != nil {
+			return err
+		}
+	}
+	seq, err := m.bucket.NextSequence()
+	if err != nil {
+		return err
+	}
+	r.cursor = seq
+	v := m.alloc(headerSize + len(r.data) + len(id))
+	r.encode(v)
+	idCopy := v[headerSize+len(r.data):]
+	copy(idCopy, id)
+	if err := m.ids.Put(id, v[:headerSize+len(r.data)]); err != nil {
+		return fmt.Errorf("record %q: %w", id, err)
+	}
+	binary.BigEndian.PutUint64(key[:], seq)
+	return m.cursors.Put(key[:], idCopy)
+}
+
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		t = time.Now()
+	}
+	return t.UnixNano()
+}
+
+// SaveRecords saves a batch of records, as records.ParseBatch returns them, in one
+// transaction. It is an idempotent upsert, so a batch replayed after a crash neither loses
+// nor duplicates anything:
+//
+//   - an unknown id is added;
+//   - a known id whose content hash differs is updated: new data, a new cursor,
+//     last_modified_at = now;
+//   - a known id with the same hash is unchanged, and nothing at all is written for it (its
+//     cursor stays);
+//   - a deleted id is added again, with deleted_at cleared (first_seen_at stays).
+//
+// Items are applied in order; give each id once (ParseBatch does).
+func (db *DB) SaveRecords(ctx context.Context, s Scope, items []records.Item, now time.Time) (records.Counts, error) {
+	var counts records.Counts
+	if err := s.validate(); err != nil || len(items) == 0 {
+		return counts, err
+	}
+	ts := nanos(now)
+	err := db.update(ctx, func(tx *bolt.Tx) error {
+		m, err := openModel(tx, s, true)
+		if err != nil {
+			return err
+		}
+		for i, it := range items {
+			if it.ID == "" {
+				return fmt.Errorf("record %d: empty id", i)
+			}
+			id := []byte(it.ID)
+			old := m.ids.Get(id)
+			if old == nil {
+				r := record{hash: it.Hash, firstSeen: ts, modified: ts, action: codeAdded, data: it.Data}
+				if err := m.write(id, &r, 0); err != nil {
+					return err
+				}
+				counts.Added++
+				continue
+			}
+			prev, err := decodeRecord(id, old)
+			if err != nil {
+				return err
+			}
+			r := record{hash: it.Hash, firstSeen: prev.firstSeen, modified: ts, action: codeUpdated, data: it.Data}
+			switch {
+			case prev.action == codeDeleted:
+				r.action = codeAdded
+				counts.Added++
+			case prev.hash == it.Hash:
+				counts.Unchanged++
+				continue
+			default:
+				counts.Updated++
+			}
+			if err := m.write(id, &r, prev.cursor); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return records.Counts{}, fmt.Errorf("save %s batch of %s/%s: %w", s.Model, s.Integration, s.Connection, err)
+	}
+	return counts, nil
+}
+
+// UpdateRecords applies a batch of partial updates in one transaction: each patch (an item
+// whose Data is a partial record) is deep-merged into the stored record with records.Merge.
+// A merge that changes the content (by canonical hash) updates the record; one that changes
+// nothing counts as unchanged and writes nothing. An unknown or deleted id fails the whole
+// batch with an error naming it (wrapping ErrNotFound) and nothing is written.
+func (db *DB) UpdateRecords(ctx context.Context, s Scope, patches []records.Item, now time.Time) (records.Counts, error) {
+	var counts records.Counts
+	if err := s.validate(); err != nil || len(patches) == 0 {
+		return counts, err
+	}
+	ts := nanos(now)
+	err := db.update(ctx, func(tx *bolt.Tx) error {
+		m, err := openModel(tx, s, true)
+		if err != nil {
+			return err
+		}
+		for _, p := range patches {
+			id := []byte(p.ID)
+			var old []byte
+			if len(id) > 0 {
+				old = m.ids.Get(id)
+			}
+			if old == nil {
+				return fmt.Errorf("record %q: %w", p.ID, ErrNotFound)
+			}
+			prev, err := decodeRecord(id, old)
+			if err != nil {
+				return err
+			}
+			if prev.action == codeDeleted {
+				return fmt.Errorf("record %q: deleted: %w", p.ID, ErrNotFound)
+			}
+			merged, err := records.Merge(prev.data, p.Data)
+			if err != nil {
+				return fmt.Errorf("record %q: %w", p.ID, err)
+			}
+			hash, err := records.ContentHash(merged)
+			if err != nil {
+				return fmt.Errorf("record %q: %w", p.ID, err)
+			}
+			if hash == prev.hash {
+				counts.Unchanged++
+				continue
+			}
+			r := record{hash: hash, firstSeen: prev.firstSeen, modified: ts, action: codeUpdated, data: merged}
+			if err := m.write(id, &r, prev.cursor); err != nil {
+				return err
+			}
+			counts.Updated++
+		}
+		return nil
+	})
+	if err != nil {
+		return records.Counts{}, fmt.Errorf("update %s batch of %s/%s: %w", s.Model, s.Integration, s.Connection, err)
+	}
+	return counts, nil
+}
+
+// DeleteRecords marks records as deleted in one transaction: they keep their data, get
+// last_action=deleted, deleted_at=now and a new cursor, so readers after a cursor see the
+// deletion. Unknown and already deleted ids are ignored and not counted. Only
+// Counts.Deleted is set.
+func (db *DB) DeleteRecords(ctx context.Context, s Scope, ids []string, now time.Time) (records.Counts, error) {
+	var counts records.Counts
+	if err := s.validate(); err != nil || len(ids) == 0 {
+		return counts, err
+	}
+	ts := nanos(now)
+	err := db.update(ctx, func(tx *bolt.Tx) error {
+		m, err := openModel(tx, s, false)
+		if m == nil || err != nil {
+			return err
+		}
+		for _, id := range ids {
+			n, err := m.delete([]byte(id), ts)
+			if err != nil {
+				return err
+			}
+			counts.Deleted += n
+		}
+		return nil
+	})
+	if err != nil {
+		return records.Counts{}, fmt.Errorf("delete %s records of %s/%s: %w", s.Model, s.Integration, s.Connection, err)
+	}
+	return counts, nil
+}
+
+// delete marks the record id as deleted at ts, returning 1 if it was live, else 0.
+func (m *model) delete(id []byte, ts int64) (int, error) {
+	if len(id) == 0 {
+		return 0, nil
+	}
+	old := m.ids.Get(id)
+	if old == nil {
+		return 0, nil
+	}
+	r, err := decodeRecord(id, old)
+	if err != nil || r.action == codeDeleted {
+		return 0, err
+	}
+	r.action, r.modified, r.deletedAt = codeDeleted, ts, ts
+	return 1, m.write(id, &r, r.cursor)
+}
+
+// GetRecords returns the live (not deleted) records among ids, in the order asked; ids with
+// no live record are skipped.
+func (db *DB) GetRecords(ctx context.Context, s Scope, ids []string) ([]records.Record, error) {
+	var out []records.Record
+	err := db.view(ctx, func(tx *bolt.Tx) error {
+		m, err := openModel(tx, s, false)
+		if m == nil || err != nil {
+			return err
+		}
+		var buf []byte
+		for _, id := range ids {
+			if id == "" {
+				continue
+			}
+			v := m.ids.Get([]byte(id))
+			if v == nil {
+				continue
+			}
+			r, err := decodeRecord([]byte(id), v)
+			if err != nil {
+				return err
+			}
+			if r.action != codeDeleted {
+				out = append(out, r.public([]byte(id), &buf))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("get %s records of %s/%s: %w", s.Model, s.Integration, s.Connection, err)
+	}
+	return out, nil
+}
+
+// RecordQuery selects the changes ReadRecords returns.
+type RecordQuery struct {
+	After   uint64           // return changes with cursor > After
+	Limit   int              // max records (caller validates; <=0 means 100)
+	Actions []records.Action // only records whose last_action is one of these; nil or empty = all
+	IDs     []string         // only these ids; nil or empty = all
+}
+
+// ReadRecords returns the records of s changed after q.After, in cursor order, each once at
+// its latest state (a record changed twice since q.After appears once, at its last change).
+// next is the cursor of the last returned record when more matching records follow, and 0
+// when nothing is left.
+func (db *DB) ReadRecords(ctx context.Context, s Scope, q RecordQuery) (recs []records.Record, next uint64, err error) {
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	var want [codeDeleted + 1]bool
+	for _, a := range q.Actions {
+		if c, ok := actionCodes[a]; ok {
+			want[c] = true
+		} else {
+			return nil, 0, fmt.Errorf("read %s records: unknown action %q", s, a)
+		}
+	}
+	if len(q.Actions) == 0 {
+		want = [codeDeleted + 1]bool{codeAdded: true, codeUpdated: true, codeDeleted: true}
+	}
+	err = db.view(ctx, func(tx *bolt.Tx) error {
+		m, err := openModel(tx, s, false)
+		if m == nil || err != nil {
+			return err
+		}
+		var buf []byte
+		if len(q.IDs) > 0 {
+			recs, next, err = m.readIDs(q, want, limit, &buf)
+			return err
+		}
+		if q.After == ^uint64(0) {
+			return nil
+		}
+		var key [8]byte
+		binary.BigEndian.PutUint64(key[:], q.After+1)
+		var last uint64
+		c := m.cursors.Cursor()
+		for k, id := c.Seek(key[:]); k != nil; k, id = c.Next() {
+			r, err := decodeRecord(id, m.ids.Get(id))
+			if err != nil {
+				return err
+			}
+			if !want[r.action] {
+				continue
+			}
+			if len(recs) == limit {
+				next = last // another match follows
+				return nil
+			}
+			recs = append(recs, r.public(id, &buf))
+			last = binary.BigEndian.Uint64(k)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("read %s records of %s/%s: %w", s.Model, s.Integration, s.Connection, err)
+	}
+	return recs, next, nil
+}
+
+// readIDs is ReadRecords for a list of ids: it looks each up instead of scanning the index.
+func (m *model) readIDs(q RecordQuery, want [codeDeleted + 1]bool, limit int, buf *[]byte) ([]records.Record, uint64, error) {
+	type hit struct {
+		id []byte
+		r  record
+	}
+	var hits []hit
+	seen := make(map[string]bool, len(q.IDs))
+	for _, id := range q.IDs {
+		if id == "" || seen[id] {
+			continue
+		}
+		seen[id] = true
+		v := m.ids.Get([]byte(id))
+		if v == nil {
+			continue
+		}
+		r, err := decodeRecord([]byte(id), v)
+		if err != nil {
+			return nil, 0, err
+		}
+		if r.cursor > q.After && want[r.action] {
+			hits = append(hits, hit{[]byte(id), r})
+		}
+	}
+	slices.SortFunc(hits, func(a, b hit) int { return cmpUint64(a.r.cursor, b.r.cursor) })
+	var next uint64
+	if len(hits) > limit {
+		hits = hits[:limit]
+		next = hits[limit-1].r.cursor
+	}
+	recs := make([]records.Record, len(hits))
+	for i := range hits {
+		recs[i] = hits[i].r.public(hits[i].id, buf)
+	}
+	return recs, next, nil
+}
+
+func cmpUint64(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// CountRecords counts the live and the deleted records of s.
+func (db *DB) CountRecords(ctx context.Context, s Scope) (live, deleted int, err error) {
+	err = db.view(ctx, func(tx *bolt.Tx) error {
+		m, err := openModel(tx, s, false)
+		if m == nil || err != nil {
+			return err
+		}
+		live, deleted, err = m.count(nil)
+		return err
+	})
+	return live, deleted, err
+}
+
+// count counts live and deleted records, calling live (if not nil) with the id of each live
+// record.
+func (m *model) count(live func(id []byte)) (nLive, nDeleted int, err error) {
+	c := m.ids.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if len(v) < headerSize {
+			return 0, 0, fmt.Errorf("record %q: corrupt stored value", k)
+		}
+		if v[offAction] == codeDeleted {
+			nDeleted++
+			continue
+		}
+		nLive++
+		if live != nil {
+			live(k)
+		}
+	}
+	return nLive, nDeleted, nil
+}
+
+// MassDeleteError is DeleteMissing refusing to delete more than its share of the records.
+type MassDeleteError struct {
+	Deleted, Live int
+	MaxShare      float64
+}
+
+func (e *MassDeleteError) Error() string {
+	return fmt.Sprintf("full sync would delete %d of %d records (%s), over the %s limit; rerun with force to allow it",
+		e.Deleted, e.Live, percent(float64(e.Deleted)/float64(e.Live)), percent(e.MaxShare))
+}
+
+// percent renders a share as a percentage with at most one decimal: 0.5 → "50%".
+func percent(share float64) string {
+	s := strconv.FormatFloat(share*100, 'f', 1, 64)
+	return strings.TrimSuffix(s, ".0") + "%"
+}
+
+// DeleteMissing marks as deleted every live record of the given models of one connection whose
+// id is not in seen[model]: what a successful full sync does at its end (a failed one must not
+// call it). Before deleting anything it counts, over all the models together, the live
+// records and those it would delete; if deleted/live > maxShare (and maxShare < 1), it
+// deletes nothing and returns a *MassDeleteError, so a provider glitch that returns an empty
+// list cannot wipe the cache. All in one transaction. It returns per-model counts, one per
+// model of seen, with only Deleted set.
+func (db *DB) DeleteMissing(ctx context.Context, integration, connection string, seen map[string]map[string]struct{}, maxShare float64, now time.Time) (map[string]records.Counts, error) {
+	if err := requireIDs("delete missing: integration and connection", integration, connection); err != nil {
+		return nil, err
+	}
+	out := make(map[string]records.Counts, len(seen))
+	ts := nanos(now)
+	err := db.update(ctx, func(tx *bolt.Tx) error {
+		type doomed struct {
+			model string
+			m     *model
+			ids   [][]byte
+		}
+		var plan []doomed
+		live, total := 0, 0
+		for _, name := range slices.Sorted(maps.Keys(seen)) {
+			out[name] = records.Counts{}
+			s := Scope{integration, connection, name}
+			if err := s.validate(); err != nil {
+				return err
+			}
+			m, err := openModel(tx, s, false)
+			if err != nil {
+				return err
+			}
+			if m == nil {
+				continue
+			}
+			keep := seen[name]
+			var ids [][]byte
+			n, _, err := m.count(func(id []byte) {
+				if _, ok := keep[string(id)]; !ok {
+					ids = append(ids, bytes.Clone(id))
+				}
+			})
+			if err != nil {
+				return err
+			}
+			live += n
+			total += len(ids)
+			plan = append(plan, doomed{name, m, ids})
+		}
+		if maxShare < 1 && live > 0 && float64(total)/float64(live) > maxShare {
+			return &MassDeleteError{Deleted: total, Live: live, MaxShare: maxShare}
+		}
+		for _, d := range plan {
+			for _, id := range d.ids {
+				if _, err := d.m.delete(id, ts); err != nil {
+					return err
+				}
+			}
+			out[d.model] = records.Counts{Deleted: len(d.ids)}
+		}
+		return nil
+	})
+	if err != nil {
+		if mde := (*MassDeleteError)(nil); errors.As(err, &mde) {
+			return nil, mde
+		}
+		return nil, fmt.Errorf("delete missing records of %s/%s: %w", integration, connection, err)
+	}
+	return out, nil
+}

@@ -1,0 +1,223 @@
+package syncs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/ferrysync/ferry/hostfuncs"
+	"github.com/ferrysync/ferry/plugins"
+	"github.com/ferrysync/ferry/proxy"
+	"github.com/ferrysync/ferry/records"
+	"github.com/ferrysync/ferry/runtime"
+	"github.com/ferrysync/ferry/storage"
+)
+
+// execute runs p and stores how it ended. Storing is done with a context of its own, so a run
+// cancelled by shutdown is still recorded as cancelled.
+func (r *Runner) execute(p *pending) {
+	run := p.run
+	log := newRunLog(r.cfg.Store, run.ID, r.cfg.Logger)
+	store := context.WithoutCancel(r.ctx)
+
+	run.Status, run.StartedAt = StatusRunning, time.Now().UTC()
+	if err := r.cfg.Store.PutRun(store, run); err != nil {
+		r.cfg.Logger.Error("start run", "run", run.ID, "err", err)
+	}
+	err := r.sync(r.ctx, &run, p.force, log)
+	ended := time.Now().UTC()
+	run.EndedAt = &ended
+	switch {
+	case err == nil:
+		run.Status = StatusSucceeded
+	case r.ctx.Err() != nil:
+		run.Status, run.Error = StatusCancelled, "cancelled: the server is shutting down"
+	default:
+		run.Status, run.Error = StatusFailed, err.Error()
+	}
+	if run.Error != "" {
+		log.add("error", run.Error)
+	}
+	log.add("info", fmt.Sprintf("run %s in %s", run.Status, ended.Sub(run.StartedAt).Round(time.Millisecond)))
+	log.flush(store)
+	if err := r.cfg.Store.PutRun(store, run); err != nil {
+		r.cfg.Logger.Error("finish run", "run", run.ID, "err", err)
+	}
+	r.cfg.Logger.Info("run finished", "run", run.ID, "integration", run.Integration, "connection", run.Connection,
+		"sync", run.Sync, "status", run.Status, "error", run.Error)
+}
+
+// sync does the work of one run, filling in run.Version and run.Counts.
+func (r *Runner) sync(ctx context.Context, run *storage.Run, force bool, log *runLog) error {
+	d, err := r.cfg.Plugins.Active(ctx, run.Integration)
+	if err != nil {
+		return fmt.Errorf("load integration: %w", err)
+	}
+	run.Version = d.Version.Version
+	def, ok := d.Manifest.Syncs[run.Sync]
+	if !ok {
+		return fmt.Errorf("%w %q in %s version %d", ErrUnknownSync, run.Sync, run.Integration, d.Version.Version)
+	}
+	conn, err := r.cfg.Store.Connection(ctx, run.Integration, run.Connection)
+	if err != nil {
+		return fmt.Errorf("load connection: %w", err)
+	}
+	target, err := r.target(d, conn)
+	if err != nil {
+		return err
+	}
+	state, err := r.cfg.Store.SyncState(ctx, run.Integration, run.Connection, run.Sync)
+	if err != nil {
+		return fmt.Errorf("load sync state: %w", err)
+	}
+	if run.Full {
+		if err := r.cfg.Store.ClearCheckpoint(ctx, run.Integration, run.Connection, run.Sync); err != nil {
+			return fmt.Errorf("clear checkpoint for the full resync: %w", err)
+		}
+	}
+	full := def.Type == plugins.SyncFull || run.Full
+	call := &hostfuncs.Call{
+		Integration: run.Integration,
+		Connection:  run.Connection,
+		Sync:        run.Sync,
+		Models:      def.Models,
+		Metadata:    conn.Metadata,
+		LastSuccess: state.LastSuccessAt,
+		TrackSeen:   full,
+		Store:       r.cfg.Store,
+		HTTP:        &fetcher{client: r.cfg.Proxy, target: target, log: log},
+		Log:         log.add,
+	}
+	log.add("info", fmt.Sprintf("run %s of %s/%s sync %s (version %d, %s%s)", run.ID, run.Integration,
+		run.Connection, run.Sync, run.Version, def.Type, map[bool]string{true: ", full resync"}[run.Full]))
+
+	res, err := r.cfg.Pool.Run(ctx, runtime.Job{
+		ModulePath: d.ModulePath,
+		ModuleID:   d.Version.WasmSHA256,
+		Export:     def.Export,
+		MemoryMB:   d.Manifest.Limits.MemoryMB,
+		Timeout:    d.Manifest.Limits.Timeout.Duration,
+		Host:       call,
+	})
+	run.Counts = countsFor(def.Models, call.Counts())
+	log.output("stdout", res.Stdout)
+	log.output("stderr", res.Stderr)
+	if err != nil {
+		return describeRunError(err, d)
+	}
+	if res.Status != 0 {
+		if msg := call.Failure(); msg != "" {
+			return fmt.Errorf("plugin failed: %s", msg)
+		}
+		return fmt.Errorf("plugin failed: export %s returned %d", def.Export, res.Status)
+	}
+	if err := call.Fatal(); err != nil {
+		return fmt.Errorf("run failed on a store error the plugin ignored: %w", err)
+	}
+	if !full {
+		return nil
+	}
+	// Only a run that succeeded gets here: a failed full sync deletes nothing.
+	seen := call.Seen()
+	if seen == nil {
+		seen = map[string]map[string]struct{}{}
+	}
+	for _, m := range def.Models {
+		if seen[m] == nil {
+			seen[m] = map[string]struct{}{}
+		}
+	}
+	share := def.DeleteShare()
+	if force {
+		share = 1
+	}
+	deleted, err := r.cfg.Store.DeleteMissing(ctx, run.Integration, run.Connection, seen, share, time.Now().UTC())
+	if err != nil {
+		return fmt.Errorf("delete records the full sync did not see: %w", err)
+	}
+	for m, c := range deleted {
+		sum := run.Counts[m]
+		sum.Add(c)
+		run.Counts[m] = sum
+	}
+	return nil
+}
+
+// countsFor lists every model of the sync, changed or not.
+func countsFor(models []string, got map[string]records.Counts) map[string]records.Counts {
+	out := make(map[string]records.Counts, len(models))
+	for _, m := range models {
+		out[m] = got[m]
+	}
+	for m, c := range got {
+		out[m] = c
+	}
+	return out
+}
+
+// describeRunError turns a worker's verdict into a message for the run's error.
+func describeRunError(err error, d plugins.Deployed) error {
+	var trap *runtime.TrapError
+	switch {
+	case errors.Is(err, runtime.ErrTimeout):
+		return fmt.Errorf("run exceeded its time limit of %s (limits.timeout) and was stopped", d.Manifest.Limits.Timeout.Duration)
+	case errors.As(err, &trap):
+		return fmt.Errorf("plugin crashed: %w", err)
+	}
+	return err
+}
+
+// target binds the proxy to a connection.
+func (r *Runner) target(d plugins.Deployed, conn storage.Connection) (*proxy.Target, error) {
+	p := d.Manifest.Provider
+	base := p.BaseURL
+	if conn.BaseURL != "" {
+		base = conn.BaseURL
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		return nil, fmt.Errorf("base URL %q: %w", base, err)
+	}
+	creds, err := r.cfg.Connections.Credentials(conn)
+	if err != nil {
+		return nil, err
+	}
+	t := &proxy.Target{
+		Key:          conn.Integration + "/" + conn.ID,
+		BaseURL:      u,
+		AllowedHosts: p.AllowedHosts,
+		Auth:         proxy.Auth{Type: p.Auth.Type, Name: p.Auth.Name},
+		Credentials:  creds,
+		Timeout:      p.Timeout.Duration,
+		Retries:      p.RetryCount(),
+	}
+	if p.RateLimit != nil {
+		t.RatePerSecond, t.Burst = p.RateLimit.PerSecond, p.RateLimit.Burst
+	}
+	return t, nil
+}
+
+// fetcher is a connection's HTTP access for one run, logging every exchange.
+type fetcher struct {
+	client *proxy.Client
+	target *proxy.Target
+	log    *runLog
+}
+
+func (f *fetcher) Fetch(ctx context.Context, req proxy.Request) (*proxy.Response, error) {
+	resp, ex, err := f.client.Do(ctx, f.target, req)
+	f.log.http(ex)
+	return resp, err
+}
+
+// outputLines splits captured output into lines.
+func outputLines(b []byte) []string {
+	s := strings.TrimRight(string(b), "\n")
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}
