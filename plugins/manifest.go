@@ -45,7 +45,7 @@ type Provider struct {
 	// plugin may reach with an absolute URL. Defaults to BaseURL's host.
 	AllowedHosts []string `yaml:"allowed_hosts" json:"allowed_hosts"`
 	// Timeout bounds one HTTP request, including reading its body. Defaults
-	// to 30s; it may not exceed Limits.Timeout.
+	// to 30s, or Limits.Timeout if shorter; it may not exceed Limits.Timeout.
 	Timeout Duration `yaml:"timeout" json:"timeout"`
 	// Retries is how many times a request that failed with 429, 5xx or a
 	// network error is retried, 0 to 10. Defaults to 3; see RetryCount.
@@ -277,9 +277,6 @@ func (m *Manifest) applyDefaults(present map[string]bool) {
 			p.AllowedHosts = []string{u.Host}
 		}
 	}
-	if !present["provider.timeout"] {
-		p.Timeout = Duration{DefaultRequestTimeout}
-	}
 	if p.Retries == nil {
 		n := DefaultRetries
 		p.Retries = &n
@@ -304,6 +301,10 @@ func (m *Manifest) applyDefaults(present map[string]bool) {
 	}
 	if !present["limits.timeout"] {
 		m.Limits.Timeout = Duration{DefaultRunTimeout}
+	}
+	// A request cannot outlast its run: a short run shortens the default request timeout.
+	if !present["provider.timeout"] {
+		p.Timeout = Duration{min(DefaultRequestTimeout, m.Limits.Timeout.Duration)}
 	}
 }
 

@@ -192,7 +192,7 @@ func moduleABI(ctx context.Context, rt wazero.Runtime, path string) (ABI, error)
 	}
 	defer cm.Close(ctx)
 	for _, imp := range cm.ImportedFunctions() {
-		if mod, _, _ := imp.Import(); mod == "extism:host/env" {
+		if mod, _, _ := imp.Import(); mod == ExtismEnvModule {
 			return ABIExtism, nil
 		}
 	}

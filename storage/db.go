@@ -146,7 +146,7 @@ func deleteNested(tx *bolt.Tx, top []byte, path ...string) error {
 func requireIDs(what string, ids ...string) error {
 	for _, id := range ids {
 		if id == "" {
-			return fmt.Errorf("%s: empty name", what)
+			return fmt.Errorf("%s must not be empty", what)
 		}
 	}
 	return nil

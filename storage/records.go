@@ -19,6 +19,7 @@ import (
 // Scope names the records of one model of one connection.
 type Scope struct{ Integration, Connection, Model string }
 
+// String renders the scope as integration/connection/model.
 func (s Scope) String() string { return s.Integration + "/" + s.Connection + "/" + s.Model }
 
 func (s Scope) validate() error {
@@ -548,6 +549,7 @@ type MassDeleteError struct {
 	MaxShare      float64
 }
 
+// Error says what the sync would have deleted and how to let it.
 func (e *MassDeleteError) Error() string {
 	return fmt.Sprintf("full sync would delete %d of %d records (%s), over the %s limit; rerun with force to allow it",
 		e.Deleted, e.Live, percent(float64(e.Deleted)/float64(e.Live)), percent(e.MaxShare))

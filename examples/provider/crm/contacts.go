@@ -116,7 +116,7 @@ func (s *Server) removeContacts(gone map[*contactEntry]bool) {
 }
 
 // contactPosition is a place in the order of contacts: just after the contact with update
-// time key (Unix nanoseconds) and id. The zero position is before every contact.
+// time key (Unix nanoseconds) and id. beforeAllContacts is before every contact.
 type contactPosition struct {
 	key int64
 	id  string
