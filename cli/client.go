@@ -41,7 +41,9 @@ type apiError struct {
 	Message string
 }
 
-func (e *apiError) Error() string { return fmt.Sprintf("%s (%s, HTTP %d)", e.Message, e.Code, e.Status) }
+func (e *apiError) Error() string {
+	return fmt.Sprintf("%s (%s, HTTP %d)", e.Message, e.Code, e.Status)
+}
 
 // do sends a request and decodes a JSON answer into out (if not nil).
 func (c *client) do(ctx context.Context, method, path string, body io.Reader, contentType string, out any) error {

@@ -221,6 +221,7 @@ func (p *Pool) start(ctx context.Context) (*workerHandle, error) {
 	if cmd.Env == nil {
 		cmd.Env = []string{}
 	}
+	bindToParent(cmd)
 	stderr := &syncTail{tail: tail{max: maxCapture}}
 	cmd.Stderr = stderr
 	stdin, err := cmd.StdinPipe()

@@ -8,6 +8,7 @@ import "unsafe"
 // for the export at deploy and never calls it.
 //
 //go:wasmexport __ferry_abi_v1
+//lint:ignore U1000 called by no Go code: it exists to be exported
 func ferryABIv1() {}
 
 // The host's imports. Each takes a (pointer, length) pair into the module's memory and

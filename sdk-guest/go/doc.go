@@ -34,12 +34,16 @@
 //
 // # Memory
 //
-// A reactor module runs inside one export call for the whole sync, and the Go garbage
-// collector may not get a chance to run there on its own, so a long sync would grow its
-// linear memory until it hits the manifest's limits.memory_mb. The SDK therefore forces a
-// collection each time 16 MiB have crossed the host boundary since the last one, and reuses
-// one buffer for the arguments it encodes. Drop references to pages you are done with (for
-// instance, do not collect every page of a sync in one slice) and memory stays bounded.
+// A reactor module runs a whole sync inside one export call, where the Go garbage collector
+// runs late if at all, and linear memory, once grown, never shrinks; a long sync could hit the
+// manifest's limits.memory_mb with mostly garbage. The SDK therefore forces a collection each
+// time 16 MiB have crossed the host boundary since the last one, and reuses one buffer for the
+// arguments it encodes. Let each page go once it is saved (do not collect a whole sync in one
+// slice) and memory stays near one page's worth.
+//
+// Decoding JSON with encoding/json is the expensive part of a Go plugin (several times slower
+// in WebAssembly than natively). A page whose items the cache should hold as the provider sent
+// them can skip it: [Pager.Raw] and [Host.SaveRaw] pass the bytes through undecoded.
 //
 // # Outside WebAssembly
 //

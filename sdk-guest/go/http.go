@@ -61,7 +61,7 @@ func (r *Response) Err() error {
 	if r.Status >= 200 && r.Status < 300 {
 		return nil
 	}
-	return &HTTPError{Method: r.method, Target: r.target, Status: r.Status, Body: excerpt(r.Body, 512)}
+	return &HTTPError{Method: r.method, Target: r.target, Status: r.Status, Body: excerpt(bytes.TrimSpace(r.Body), 512)}
 }
 
 // JSON decodes the body into out.

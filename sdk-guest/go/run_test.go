@@ -23,10 +23,10 @@ func TestRunSync(t *testing.T) {
 		}, 1, `ferry: save Contact: save Contact batch: record 0: "id" must be a string`},
 		{"panic", func(*Sync) error { panic("boom from plugin") }, 1, "panic: boom from plugin"},
 		{"runtime error", func(*Sync) error {
-			var m map[string]int
-			m["x"] = 1
-			return nil
-		}, 1, "panic: assignment to entry in nil map"},
+			ids := []string{"c1"}
+			at := func() int { return 3 }
+			return errors.New(ids[at()])
+		}, 1, "panic: runtime error: index out of range [3] with length 1"},
 		{"empty error message", func(*Sync) error { return errors.New("") }, 1, "failed without a message"},
 	}
 	var panicOut bytes.Buffer

@@ -20,6 +20,7 @@ func main() {}
 const pages = 300
 
 //go:wasmexport pages
+//lint:ignore U1000 exported to the host
 func fetchPages() int32 {
 	return ferry.RunSync(func(s *ferry.Sync) error {
 		total := 0

@@ -11,6 +11,7 @@ import (
 func main() {}
 
 //go:wasmexport fail
+//lint:ignore U1000 exported to the host
 func fail() int32 {
 	return ferry.RunSync(func(*ferry.Sync) error {
 		return errors.New("provider said no")

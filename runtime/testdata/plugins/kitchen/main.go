@@ -20,6 +20,7 @@ import (
 func main() {}
 
 //go:wasmexport everything
+//lint:ignore U1000 exported to the host
 func everything() int32 {
 	return ferry.RunSync(func(s *ferry.Sync) error {
 		var cp struct {
@@ -60,6 +61,7 @@ func everything() int32 {
 }
 
 //go:wasmexport echo
+//lint:ignore U1000 exported to the host
 func echo() int32 {
 	return ferry.RunAction(func(a *ferry.Action) error {
 		var in json.RawMessage

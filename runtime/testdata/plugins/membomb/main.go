@@ -10,6 +10,7 @@ func main() {}
 var kept [][]byte
 
 //go:wasmexport grow
+//lint:ignore U1000 exported to the host
 func grow() int32 {
 	return ferry.RunSync(func(*ferry.Sync) error {
 		for i := 0; ; i++ {

@@ -7,6 +7,7 @@ import ferry "github.com/ferrysync/ferry/sdk-guest/go"
 func main() {}
 
 //go:wasmexport boom
+//lint:ignore U1000 exported to the host
 func boom() int32 {
 	return ferry.RunSync(func(*ferry.Sync) error {
 		panic("boom from plugin")
