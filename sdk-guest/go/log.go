@@ -4,7 +4,7 @@ import "fmt"
 
 // Logger writes lines to the run's log, where they sit beside the host's own lines (every
 // proxied HTTP request, for one). Logging never fails a run: a line the host refuses is
-// dropped.
+// dropped. Its zero value is not usable: use the Log field of a [Sync] or [Action].
 type Logger struct {
 	h *Host
 }
