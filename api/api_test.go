@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -14,25 +13,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ferrysync/ferry/runtime"
+	"github.com/ferrysync/ferry/internal/workerbin"
 	"github.com/ferrysync/ferry/server"
 )
 
-// The test binary doubles as the server's worker process.
-func TestMain(m *testing.M) {
-	if os.Getenv("FERRY_TEST_WORKER") == "1" {
-		cache := ""
-		if i := len(os.Args) - 1; i > 0 && os.Args[i-1] == "--cache" {
-			cache = os.Args[i]
-		}
-		if err := runtime.ServeWorker(context.Background(), os.Stdin, os.Stdout, runtime.WorkerOptions{CacheDir: cache}); err != nil {
-			fmt.Fprintln(os.Stderr, "worker:", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
+// worker is the ferry binary the servers' pools start, with a compilation cache shared by the
+// tests.
+var worker workerbin.Worker
+
+func TestMain(m *testing.M) { os.Exit(workerbin.Main(m, &worker)) }
 
 type testServer struct {
 	*httptest.Server
@@ -44,7 +33,7 @@ func newServer(t *testing.T, maxModule int64) *testServer {
 	t.Helper()
 	data := t.TempDir()
 	srv, err := server.New(context.Background(), server.Config{
-		DataDir: data, Workers: 1, WorkerCommand: []string{os.Args[0]}, WorkerEnv: []string{"FERRY_TEST_WORKER=1"},
+		DataDir: data, CacheDir: worker.CacheDir, Workers: 1, WorkerCommand: []string{worker.Bin, "worker"},
 		MaxModuleSize: maxModule,
 	})
 	if err != nil {

@@ -160,7 +160,9 @@ func TestStoreFailureIsFatal(t *testing.T) {
 
 type fetchFunc func(context.Context, proxy.Request) (*proxy.Response, error)
 
-func (f fetchFunc) Fetch(ctx context.Context, r proxy.Request) (*proxy.Response, error) { return f(ctx, r) }
+func (f fetchFunc) Fetch(ctx context.Context, r proxy.Request) (*proxy.Response, error) {
+	return f(ctx, r)
+}
 
 func TestHTTP(t *testing.T) {
 	c, _, _ := newCall(t)

@@ -14,28 +14,22 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/ferrysync/ferry/hostfuncs"
+	"github.com/ferrysync/ferry/internal/workerbin"
 	"github.com/ferrysync/ferry/proxy"
 	"github.com/ferrysync/ferry/storage"
 )
 
-// The test binary doubles as the worker: the pool starts it again with FERRY_TEST_WORKER=1.
-func TestMain(m *testing.M) {
-	if os.Getenv("FERRY_TEST_WORKER") == "1" {
-		err := ServeWorker(context.Background(), os.Stdin, os.Stdout, WorkerOptions{CacheDir: os.Getenv("FERRY_TEST_CACHE")})
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "worker:", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
+// worker is the ferry binary the pools start, with a compilation cache shared by the tests.
+var worker workerbin.Worker
+
+func TestMain(m *testing.M) { os.Exit(workerbin.Main(m, &worker)) }
 
 // plugin returns the built test plugin NAME and its content id.
 func plugin(t testing.TB, name string) (path, id string) {
@@ -49,13 +43,14 @@ func plugin(t testing.TB, name string) (path, id string) {
 	return path, hex.EncodeToString(sum[:])
 }
 
+// newPool starts size workers that share cacheDir ("" for the tests' shared cache).
 func newPool(t testing.TB, size int, cacheDir string) *Pool {
 	t.Helper()
-	p, err := NewPool(context.Background(), PoolConfig{
-		Size:    size,
-		Command: []string{os.Args[0]},
-		Env:     []string{"FERRY_TEST_WORKER=1", "FERRY_TEST_CACHE=" + cacheDir},
-	})
+	w := worker
+	if cacheDir != "" {
+		w.CacheDir = cacheDir
+	}
+	p, err := NewPool(context.Background(), PoolConfig{Size: size, Command: w.Command()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +123,7 @@ func (f fetchFunc) Fetch(ctx context.Context, req proxy.Request) (*proxy.Respons
 func TestRunUsesEveryHostFunction(t *testing.T) {
 	ctx := context.Background()
 	k := newKitchen(t)
-	pool := newPool(t, 1, t.TempDir())
+	pool := newPool(t, 1, "")
 
 	for n := 1; n <= 2; n++ {
 		var lines []logLine
@@ -172,7 +167,7 @@ func TestRunUsesEveryHostFunction(t *testing.T) {
 
 func TestRunFailures(t *testing.T) {
 	ctx := context.Background()
-	pool := newPool(t, 2, t.TempDir())
+	pool := newPool(t, 2, "")
 	tests := []struct {
 		plugin, export string
 		// wantStatus is the export's status when it returns; wantErr the error when it does not.
@@ -222,7 +217,7 @@ func TestRunFailures(t *testing.T) {
 
 func TestRunawayDoesNotStopOthers(t *testing.T) {
 	ctx := context.Background()
-	pool := newPool(t, 2, t.TempDir())
+	pool := newPool(t, 2, "")
 	k := newKitchen(t)
 	loopDone := make(chan error, 1)
 	go func() {
@@ -246,7 +241,7 @@ func TestRunawayDoesNotStopOthers(t *testing.T) {
 }
 
 func TestCancelStopsTheCall(t *testing.T) {
-	pool := newPool(t, 1, t.TempDir())
+	pool := newPool(t, 1, "")
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(200*time.Millisecond, cancel)
 	_, err := pool.Run(ctx, testJob(t, "loop", "spin", time.Minute, &hostfuncs.Call{}))
@@ -321,6 +316,7 @@ func equalMaps(a, b map[string]time.Time) bool {
 // pageHost serves the bigpages plugin 1 MiB pages, and takes its saves by only counting them:
 // what is under test is the guest's memory, not the store.
 type pageHost struct {
+	pages int
 	saved int
 }
 
@@ -332,6 +328,9 @@ func (h *pageHost) Dispatch(_ context.Context, op hostfuncs.Op, arg []byte) ([]b
 			return nil, err
 		}
 		n := req.Query.Get("n")
+		if i, _ := strconv.Atoi(n); i >= h.pages {
+			return hostfuncs.EncodeResponse(&proxy.Response{Status: 200, Body: []byte("[]")}), nil
+		}
 		var b strings.Builder
 		b.WriteByte('[')
 		// 1 MiB a page in 100 records: the guest's JSON decoding, not the test, sets the pace.
@@ -350,22 +349,21 @@ func (h *pageHost) Dispatch(_ context.Context, op hostfuncs.Op, arg []byte) ([]b
 	return nil, nil
 }
 
-// A standard-Go guest that moves 300 MiB through 64 MiB of memory finishes: its garbage is
+// A standard-Go guest that moves 100 MiB through 32 MiB of memory finishes: its garbage is
 // collected during the run.
 func TestLongSyncKeepsMemoryBounded(t *testing.T) {
-	if testing.Short() {
-		t.Skip("moves 300 MiB through a guest")
-	}
-	pool := newPool(t, 1, t.TempDir())
-	host := &pageHost{}
-	res, err := pool.Run(context.Background(), testJob(t, "bigpages", "pages", 5*time.Minute, host))
+	pool := newPool(t, 1, "")
+	host := &pageHost{pages: 100}
+	j := testJob(t, "bigpages", "pages", 5*time.Minute, host)
+	j.MemoryMB = 32
+	res, err := pool.Run(context.Background(), j)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.Status != 0 {
 		t.Fatalf("status %d, stderr %s", res.Status, res.Stderr)
 	}
-	if host.saved != 30_000 {
-		t.Errorf("saved %d records, want 30000", host.saved)
+	if host.saved != 100*100 {
+		t.Errorf("saved %d records, want 10000", host.saved)
 	}
 }

@@ -32,12 +32,12 @@ const (
 type Config struct {
 	// DataDir holds everything the server keeps; created (mode 0700) if missing.
 	DataDir string
+	// CacheDir holds compiled modules; DataDir/cache if empty.
+	CacheDir string
 	// Workers is the number of worker processes.
 	Workers int
 	// WorkerCommand starts a worker; the cache directory is passed to it as "--cache DIR".
 	WorkerCommand []string
-	// WorkerEnv is the workers' environment (none by default).
-	WorkerEnv []string
 	// MaxModuleSize bounds an uploaded module; plugins.DefaultMaxModuleSize if zero.
 	MaxModuleSize int64
 	Logger        *slog.Logger
@@ -83,7 +83,10 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	}
 	s.closers = append(s.closers, s.DB.Close)
 
-	cacheDir := filepath.Join(cfg.DataDir, CacheDir)
+	cacheDir := cfg.CacheDir
+	if cacheDir == "" {
+		cacheDir = filepath.Join(cfg.DataDir, CacheDir)
+	}
 	cache, err := wazero.NewCompilationCacheWithDir(cacheDir)
 	if err != nil {
 		return nil, fmt.Errorf("open compilation cache: %w", err)
@@ -99,7 +102,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		return nil, errors.New("no worker command")
 	}
 	cmd := append(append([]string(nil), cfg.WorkerCommand...), "--cache", cacheDir)
-	pool, err := runtime.NewPool(ctx, runtime.PoolConfig{Size: cfg.Workers, Command: cmd, Env: cfg.WorkerEnv, Logger: cfg.Logger})
+	pool, err := runtime.NewPool(ctx, runtime.PoolConfig{Size: cfg.Workers, Command: cmd, Logger: cfg.Logger})
 	if err != nil {
 		return nil, err
 	}

@@ -3,7 +3,6 @@ package syncs
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,6 +16,7 @@ import (
 	"github.com/tetratelabs/wazero"
 
 	"github.com/ferrysync/ferry/connections"
+	"github.com/ferrysync/ferry/internal/workerbin"
 	"github.com/ferrysync/ferry/plugins"
 	"github.com/ferrysync/ferry/proxy"
 	"github.com/ferrysync/ferry/records"
@@ -25,17 +25,11 @@ import (
 	"github.com/ferrysync/ferry/storage"
 )
 
-// The test binary doubles as the runner's worker process.
-func TestMain(m *testing.M) {
-	if os.Getenv("FERRY_TEST_WORKER") == "1" {
-		if err := runtime.ServeWorker(context.Background(), os.Stdin, os.Stdout, runtime.WorkerOptions{CacheDir: os.Getenv("FERRY_TEST_CACHE")}); err != nil {
-			fmt.Fprintln(os.Stderr, "worker:", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
+// worker is the ferry binary the runner's pools start, with a compilation cache shared by
+// the tests.
+var worker workerbin.Worker
+
+func TestMain(m *testing.M) { os.Exit(workerbin.Main(m, &worker)) }
 
 // itemsProvider serves GET /items: the items it holds, or 500 while failing.
 type itemsProvider struct {
@@ -92,8 +86,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	cacheDir := filepath.Join(dir, "cache")
-	cache, err := wazero.NewCompilationCacheWithDir(cacheDir)
+	cache, err := wazero.NewCompilationCacheWithDir(worker.CacheDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,8 +95,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { registry.Close(ctx) })
-	pool, err := runtime.NewPool(ctx, runtime.PoolConfig{Size: 2, Command: []string{os.Args[0]},
-		Env: []string{"FERRY_TEST_WORKER=1", "FERRY_TEST_CACHE=" + cacheDir}})
+	pool, err := runtime.NewPool(ctx, runtime.PoolConfig{Size: 2, Command: worker.Command()})
 	if err != nil {
 		t.Fatal(err)
 	}
