@@ -21,6 +21,7 @@ const (
 	CodeInvalidPlugin = "invalid_plugin"
 	CodeTooLarge      = "too_large"
 	CodeMethod        = "method_not_allowed"
+	CodeUnavailable   = "unavailable"
 	CodeInternal      = "internal"
 )
 
@@ -66,6 +67,8 @@ func toError(err error) *Error {
 		return &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: err.Error()}
 	case errors.Is(err, plugins.ErrRefused):
 		return &Error{Status: http.StatusBadRequest, Code: CodeInvalidPlugin, Message: err.Error()}
+	case errors.Is(err, syncs.ErrStopping):
+		return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: err.Error()}
 	case errors.Is(err, connections.ErrInvalid):
 		return &Error{Status: http.StatusBadRequest, Code: CodeInvalid, Message: err.Error()}
 	}

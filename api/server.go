@@ -31,6 +31,7 @@ type Store interface {
 	DeleteConnection(ctx context.Context, integration, id string) error
 	Checkpoint(ctx context.Context, integration, connection, sync string) (json.RawMessage, error)
 	SyncState(ctx context.Context, integration, connection, sync string) (storage.SyncState, error)
+	SetPaused(ctx context.Context, integration, connection, sync string, paused bool) error
 	Run(ctx context.Context, id string) (storage.Run, error)
 	Runs(ctx context.Context, f storage.RunFilter) ([]storage.Run, error)
 	RunLog(ctx context.Context, runID string) ([]storage.LogEntry, error)
@@ -97,6 +98,8 @@ func New(cfg Config) *Server {
 
 	e.POST("/v1/syncs/:integration/:connection/:sync/trigger", s.triggerSync)
 	e.GET("/v1/syncs/:integration/:connection/:sync", s.syncStatus)
+	e.POST("/v1/syncs/:integration/:connection/:sync/pause", s.pauseSync)
+	e.POST("/v1/syncs/:integration/:connection/:sync/start", s.startSync)
 
 	e.GET("/v1/runs", s.listRuns)
 	e.GET("/v1/runs/:id", s.getRun)

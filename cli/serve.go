@@ -22,9 +22,9 @@ import (
 const DefaultAddr = "127.0.0.1:7400"
 
 type serveOptions struct {
-	addr    string
-	workers int
-	// shutdown bounds how long requests may take to end after SIGTERM.
+	server.Config
+	addr string
+	// shutdown bounds how long runs may take to end after SIGTERM.
 	shutdown time.Duration
 }
 
@@ -40,8 +40,11 @@ func newServeCmd(g *globals) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.addr, "addr", DefaultAddr, "address to listen on (HOST:PORT)")
-	f.IntVar(&opts.workers, "workers", max(2, goruntime.NumCPU()), "worker processes, hence plugin calls at once")
-	f.DurationVar(&opts.shutdown, "shutdown-timeout", 30*time.Second, "how long to wait for requests to end on shutdown")
+	f.IntVar(&opts.Workers, "workers", max(2, goruntime.NumCPU()), "worker processes, hence plugin calls at once")
+	f.IntVar(&opts.MaxRuns, "max-runs", 0, "runs under way at once, the rest wait in order (default: --workers)")
+	f.IntVar(&opts.KeepRuns, "keep-runs", 100, "runs kept in the history of each sync of each connection (0: all)")
+	f.DurationVar(&opts.KeepRunsFor, "keep-runs-for", 30*24*time.Hour, "how long runs are kept in the history (0: forever)")
+	f.DurationVar(&opts.shutdown, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long runs under way may take to finish before they are cancelled")
 	return cmd
 }
 
@@ -51,7 +54,9 @@ func serve(ctx context.Context, g *globals, opts serveOptions) error {
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(ctx, server.Config{DataDir: g.data, Workers: opts.workers, WorkerCommand: workerCmd, Logger: logger})
+	cfg := opts.Config
+	cfg.DataDir, cfg.WorkerCommand, cfg.Logger = g.data, workerCmd, logger
+	srv, err := server.New(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -70,7 +75,8 @@ func serve(ctx context.Context, g *globals, opts serveOptions) error {
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
-	logger.Info("ferry listening", "url", "http://"+ln.Addr().String(), "data", g.data, "workers", opts.workers)
+	srv.Start()
+	logger.Info("ferry listening", "url", "http://"+ln.Addr().String(), "data", g.data, "workers", cfg.Workers)
 	fmt.Fprintf(g.stdout, "ferry listening on http://%s\n", ln.Addr())
 
 	select {
@@ -78,11 +84,15 @@ func serve(ctx context.Context, g *globals, opts serveOptions) error {
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	logger.Info("shutting down")
+	logger.Info("shutting down: no new runs; waiting for the runs under way", "timeout", opts.shutdown)
 	sctx, cancel := context.WithTimeout(context.Background(), opts.shutdown)
 	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		logger.Warn("shutdown", "err", err)
 	}
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	logger.Info("stopped")
 	return nil
 }

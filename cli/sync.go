@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -92,7 +93,28 @@ func newSyncCmd(g *globals) *cobra.Command {
 			return getAndPrint(cmd, g, syncPath(args[0], args[1], args[2]))
 		},
 	}
-	cmd.AddCommand(trigger, status)
+	schedule := func(verb, short string) *cobra.Command {
+		return &cobra.Command{
+			Use:   verb + " INTEGRATION CONNECTION SYNC",
+			Short: short,
+			Args:  cobra.ExactArgs(3),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				c, err := g.client()
+				if err != nil {
+					return err
+				}
+				var out json.RawMessage
+				if err := c.do(cmd.Context(), http.MethodPost, syncPath(args[0], args[1], args[2])+"/"+verb, nil, "", &out); err != nil {
+					return err
+				}
+				return printJSON(g.stdout, out)
+			},
+		}
+	}
+	cmd.AddCommand(trigger, status,
+		schedule("pause", "Take a sync of a connection off its schedule (runs under way finish)"),
+		schedule("start", "Put a sync of a connection on its schedule, whatever auto_start says"),
+	)
 	return cmd
 }
 

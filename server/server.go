@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 
@@ -16,6 +18,7 @@ import (
 	"github.com/ferrysync/ferry/plugins"
 	"github.com/ferrysync/ferry/proxy"
 	"github.com/ferrysync/ferry/runtime"
+	"github.com/ferrysync/ferry/scheduler"
 	"github.com/ferrysync/ferry/secrets"
 	"github.com/ferrysync/ferry/storage"
 	"github.com/ferrysync/ferry/syncs"
@@ -40,20 +43,38 @@ type Config struct {
 	WorkerCommand []string
 	// MaxModuleSize bounds an uploaded module; plugins.DefaultMaxModuleSize if zero.
 	MaxModuleSize int64
+	// MaxRuns caps the runs under way at once (Workers if zero); the rest wait in order.
+	MaxRuns int
+	// KeepRuns and KeepRunsFor bound the run history kept per sync of each connection:
+	// at most KeepRuns runs (0: no count limit), none older than KeepRunsFor (0: any age).
+	KeepRuns    int
+	KeepRunsFor time.Duration
+	// SchedulerTick is how often the scheduler looks for due syncs (scheduler.DefaultTick if
+	// zero).
+	SchedulerTick time.Duration
 	Logger        *slog.Logger
 }
+
+// pruneEvery is how often the run history is pruned.
+const pruneEvery = time.Hour
 
 // Server is a Ferry server's parts, wired together.
 type Server struct {
 	// APIKey is the secret clients send; KeyCreated tells whether this start created it.
-	APIKey     string
-	KeyCreated bool
-	DB         *storage.DB
-	Registry   *plugins.Registry
-	Runner     *syncs.Runner
+	APIKey      string
+	KeyCreated  bool
+	DB          *storage.DB
+	Registry    *plugins.Registry
+	Connections *connections.Service
+	Runner      *syncs.Runner
 
-	handler http.Handler
-	closers []func() error
+	cfg       Config
+	scheduler *scheduler.Scheduler
+	handler   http.Handler
+	closers   []func() error
+	// stop ends the background loops Start began; loops is done when they have.
+	stop  context.CancelFunc
+	loops sync.WaitGroup
 }
 
 // New opens the data directory and starts the workers and the runner. Runs a previous server
@@ -62,7 +83,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s = &Server{}
+	s = &Server{cfg: cfg}
 	defer func() {
 		if err != nil {
 			s.Close()
@@ -108,14 +129,21 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	}
 	s.closers = append(s.closers, pool.Close)
 
-	conns := connections.NewService(s.DB, sealer, s.Registry)
+	s.Connections = connections.NewService(s.DB, sealer, s.Registry)
+	conns := s.Connections
+	if cfg.MaxRuns <= 0 {
+		cfg.MaxRuns = max(cfg.Workers, 1)
+	}
 	s.Runner = syncs.NewRunner(syncs.Config{
 		Store: s.DB, Plugins: s.Registry, Connections: conns, Pool: pool, Proxy: proxy.New(), Logger: cfg.Logger,
+		MaxRuns: cfg.MaxRuns,
 	})
-	s.closers = append(s.closers, func() error { s.Runner.Close(); return nil })
 	if err := s.Runner.Recover(ctx); err != nil {
 		return nil, err
 	}
+	s.scheduler = scheduler.New(scheduler.Config{
+		Store: s.DB, Plugins: s.Registry, Runner: s.Runner, Logger: cfg.Logger, Tick: cfg.SchedulerTick,
+	})
 	var maxUpload int64
 	if cfg.MaxModuleSize > 0 {
 		maxUpload = cfg.MaxModuleSize + 1<<20
@@ -130,13 +158,63 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 // Handler is the REST API.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Close stops the runs under way (they end as cancelled), the workers and the store, in that
-// order.
-func (s *Server) Close() error {
+// Start begins the server's background work: the scheduler and the pruning of the run
+// history. Shutdown or Close ends it.
+func (s *Server) Start() {
+	ctx, stop := context.WithCancel(context.Background())
+	s.stop = stop
+	s.loops.Add(2)
+	go func() {
+		defer s.loops.Done()
+		s.scheduler.Run(ctx)
+	}()
+	go func() {
+		defer s.loops.Done()
+		s.prune(ctx)
+	}()
+}
+
+// prune keeps the run history within its bounds, now and every pruneEvery.
+func (s *Server) prune(ctx context.Context) {
+	if s.cfg.KeepRuns <= 0 && s.cfg.KeepRunsFor <= 0 {
+		return
+	}
+	for {
+		n, err := s.Runner.Prune(ctx, s.cfg.KeepRuns, s.cfg.KeepRunsFor)
+		if err != nil {
+			s.cfg.Logger.Error("prune run history", "err", err)
+		} else if n > 0 {
+			s.cfg.Logger.Info("pruned run history", "runs", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(pruneEvery):
+		}
+	}
+}
+
+// Shutdown stops the scheduler and takes no new runs, lets the runs under way finish until
+// ctx ends, cancels those left (their checkpoints stay), then closes the workers and the store.
+func (s *Server) Shutdown(ctx context.Context) error {
+	if s.stop != nil {
+		s.stop()
+		s.loops.Wait()
+	}
+	if s.Runner != nil {
+		s.Runner.Shutdown(ctx)
+	}
 	var errs []error
 	for i := len(s.closers) - 1; i >= 0; i-- {
 		errs = append(errs, s.closers[i]())
 	}
 	s.closers = nil
 	return errors.Join(errs...)
+}
+
+// Close is Shutdown without waiting: runs under way are cancelled at once.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return s.Shutdown(ctx)
 }

@@ -65,7 +65,17 @@ func (db *DB) ClearCheckpoint(ctx context.Context, integration, connection, sync
 type SyncState struct {
 	LastSuccessAt time.Time `json:"last_success_at"` // start time of the last successful run
 	LastRunID     string    `json:"last_run_id"`
-	Paused        bool      `json:"paused"`
+	// Paused and Started record `ferry sync pause` and `start`; with neither, the manifest's
+	// auto_start decides whether the sync runs on its schedule.
+	Paused  bool `json:"paused"`
+	Started bool `json:"started"`
+	// NextRunAt is when the scheduler runs the sync next; zero until it first plans it.
+	NextRunAt time.Time `json:"next_run_at"`
+}
+
+// Scheduled tells whether the sync runs on its schedule, given the manifest's auto_start.
+func (st SyncState) Scheduled(autoStart bool) bool {
+	return st.Started || (autoStart && !st.Paused)
 }
 
 // SyncState returns the state of a sync of a connection; the zero value when it never ran
@@ -80,14 +90,42 @@ func (db *DB) SyncState(ctx context.Context, integration, connection, sync strin
 	return st, err
 }
 
-// SetPaused pauses or resumes the schedule of a sync of a connection.
+// SetPaused pauses (paused) or starts (!paused) the schedule of a sync of a connection,
+// overriding the manifest's auto_start either way.
 func (db *DB) SetPaused(ctx context.Context, integration, connection, sync string, paused bool) error {
-	if err := requireIDs("set paused: integration, connection and sync", integration, connection, sync); err != nil {
+	return db.UpdateSyncState(ctx, integration, connection, sync, func(st *SyncState) {
+		st.Paused, st.Started = paused, !paused
+	})
+}
+
+// UpdateSyncState changes the state of a sync of a connection in one transaction.
+func (db *DB) UpdateSyncState(ctx context.Context, integration, connection, sync string, change func(*SyncState)) error {
+	if err := requireIDs("update sync state: integration, connection and sync", integration, connection, sync); err != nil {
 		return err
 	}
 	return db.update(ctx, func(tx *bolt.Tx) error {
-		return updateSyncState(tx, integration, connection, sync, func(st *SyncState) { st.Paused = paused })
+		return updateSyncState(tx, integration, connection, sync, change)
 	})
+}
+
+// SyncStates returns the states of every sync of a connection that has one, by sync name.
+func (db *DB) SyncStates(ctx context.Context, integration, connection string) (map[string]SyncState, error) {
+	out := map[string]SyncState{}
+	err := db.view(ctx, func(tx *bolt.Tx) error {
+		b := nested(tx, bucketSyncStates, integration, connection)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			var st SyncState
+			if err := json.Unmarshal(v, &st); err != nil {
+				return fmt.Errorf("sync state of %s/%s/%s: %w", integration, connection, k, err)
+			}
+			out[string(k)] = st
+			return nil
+		})
+	})
+	return out, err
 }
 
 func getSyncState(tx *bolt.Tx, integration, connection, sync string) (SyncState, error) {

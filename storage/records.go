@@ -630,3 +630,16 @@ func (db *DB) DeleteMissing(ctx context.Context, integration, connection string,
 	}
 	return out, nil
 }
+
+// LastCursor returns the cursor of the latest change in s, 0 if it has none: the position an
+// app reads from to get every change made after this moment.
+func (db *DB) LastCursor(ctx context.Context, s Scope) (uint64, error) {
+	var last uint64
+	err := db.view(ctx, func(tx *bolt.Tx) error {
+		if b := nested(tx, bucketRecords, s.Integration, s.Connection, s.Model); b != nil {
+			last = b.Sequence()
+		}
+		return nil
+	})
+	return last, err
+}

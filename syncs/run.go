@@ -34,7 +34,7 @@ func (r *Runner) execute(p *pending) {
 	case err == nil:
 		run.Status = StatusSucceeded
 	case r.ctx.Err() != nil:
-		run.Status, run.Error = StatusCancelled, "cancelled: the server is shutting down"
+		run.Status, run.Error = StatusCancelled, "cancelled: the server shut down before the run ended; its checkpoint is kept"
 	default:
 		run.Status, run.Error = StatusFailed, err.Error()
 	}

@@ -47,6 +47,7 @@ type Store interface {
 	PutRun(ctx context.Context, r storage.Run) error
 	RunsWithStatus(ctx context.Context, statuses ...string) ([]storage.Run, error)
 	AppendRunLog(ctx context.Context, runID string, entries []storage.LogEntry) error
+	PruneRuns(ctx context.Context, keep int, before time.Time) (int, error)
 }
 
 // Plugins gives deployed plugins.
@@ -54,7 +55,7 @@ type Plugins interface {
 	Active(ctx context.Context, integration string) (plugins.Deployed, error)
 }
 
-// Config holds a Runner's parts.
+// Config holds a Runner's parts and settings.
 type Config struct {
 	Store       Store
 	Plugins     Plugins
@@ -62,15 +63,24 @@ type Config struct {
 	Pool        *runtime.Pool
 	Proxy       *proxy.Client
 	Logger      *slog.Logger
+	// MaxRuns caps the runs under way at once; runs beyond it wait, in the order they were
+	// triggered. Zero means no cap beyond the worker pool's.
+	MaxRuns int
 }
 
 // Runner runs syncs. It is safe for concurrent use.
 type Runner struct {
 	cfg Config
 
-	ctx    context.Context // ends when the runner closes; every run runs under it
+	ctx    context.Context // ends when the runner gives up on its runs; every run runs under it
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	// slots holds a token per run under way, when MaxRuns caps them. Goroutines blocked
+	// sending to a channel are served in order, so waiting runs start in trigger order.
+	slots chan struct{}
+	// stopping is closed when the runner stops taking runs.
+	stopping chan struct{}
+	stopOnce sync.Once
 
 	mu    sync.Mutex
 	lanes map[laneKey]*lane
@@ -97,8 +107,15 @@ func NewRunner(cfg Config) *Runner {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Runner{cfg: cfg, ctx: ctx, cancel: cancel, lanes: make(map[laneKey]*lane)}
+	r := &Runner{cfg: cfg, ctx: ctx, cancel: cancel, lanes: make(map[laneKey]*lane), stopping: make(chan struct{})}
+	if cfg.MaxRuns > 0 {
+		r.slots = make(chan struct{}, cfg.MaxRuns)
+	}
+	return r
 }
+
+// ErrStopping is returned by Trigger once the runner is shutting down.
+var ErrStopping = errors.New("the server is shutting down and takes no new runs")
 
 // TriggerOptions say how to run.
 type TriggerOptions struct {
@@ -141,8 +158,8 @@ func (r *Runner) Trigger(ctx context.Context, integration, connection, sync stri
 	key := laneKey{integration, connection, sync}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.ctx.Err() != nil {
-		return storage.Run{}, errors.New("the runner is shutting down")
+	if r.isStopping() {
+		return storage.Run{}, ErrStopping
 	}
 	l := r.lanes[key]
 	if l == nil {
@@ -172,11 +189,17 @@ func (r *Runner) Trigger(ctx context.Context, integration, connection, sync stri
 	return p.run, nil
 }
 
-// drain runs p, then whatever queued up behind it in its lane.
+// drain runs p, then whatever queued up behind it in its lane. Once the runner stops taking
+// runs, what has not started yet is cancelled instead.
 func (r *Runner) drain(key laneKey, p *pending) {
 	defer r.wg.Done()
 	for p != nil {
-		r.execute(p)
+		if r.acquire() {
+			r.execute(p)
+			r.release()
+		} else {
+			r.cancelQueued(p)
+		}
 		r.mu.Lock()
 		l := r.lanes[key]
 		p, l.next = l.next, nil
@@ -187,29 +210,116 @@ func (r *Runner) drain(key laneKey, p *pending) {
 	}
 }
 
-// Recover marks the runs a previous server left queued or running as failed: their worker is
-// gone. It is meant for start-up, before the first trigger.
+// acquire waits for a run slot; false means the runner stopped first.
+func (r *Runner) acquire() bool {
+	if r.isStopping() {
+		return false
+	}
+	if r.slots == nil {
+		return true
+	}
+	select {
+	case r.slots <- struct{}{}:
+		if r.isStopping() {
+			<-r.slots
+			return false
+		}
+		return true
+	case <-r.stopping:
+		return false
+	}
+}
+
+func (r *Runner) release() {
+	if r.slots != nil {
+		<-r.slots
+	}
+}
+
+func (r *Runner) isStopping() bool {
+	select {
+	case <-r.stopping:
+		return true
+	default:
+		return false
+	}
+}
+
+// cancelQueued records that a queued run will not run.
+func (r *Runner) cancelQueued(p *pending) {
+	now := time.Now().UTC()
+	run := p.run
+	run.Status, run.Error, run.EndedAt = StatusCancelled, "cancelled: the server shut down before the run started", &now
+	if err := r.cfg.Store.PutRun(context.WithoutCancel(r.ctx), run); err != nil {
+		r.cfg.Logger.Error("cancel queued run", "run", run.ID, "err", err)
+	}
+}
+
+// Recover deals with the runs a previous server left queued or running, which a crash or a
+// kill interrupted: each is marked failed, with the error "interrupted", and run again. The
+// new run resumes from the sync's last checkpoint, which was saved only after the records it
+// covers. It is meant for start-up, before the first trigger.
 func (r *Runner) Recover(ctx context.Context) error {
 	runs, err := r.cfg.Store.RunsWithStatus(ctx, StatusQueued, StatusRunning)
 	if err != nil {
 		return fmt.Errorf("find interrupted runs: %w", err)
 	}
 	now := time.Now().UTC()
+	rerun := map[laneKey]TriggerOptions{}
 	for _, run := range runs {
 		run.Status, run.Error, run.EndedAt = StatusFailed, "interrupted: the server stopped during the run", &now
 		if err := r.cfg.Store.PutRun(ctx, run); err != nil {
 			return fmt.Errorf("mark run %s interrupted: %w", run.ID, err)
 		}
-		r.cfg.Logger.Warn("run interrupted by a server stop", "run", run.ID, "integration", run.Integration,
-			"connection", run.Connection, "sync", run.Sync)
+		r.cfg.Logger.Warn("run interrupted by a server stop; running it again", "run", run.ID,
+			"integration", run.Integration, "connection", run.Connection, "sync", run.Sync)
+		key := laneKey{run.Integration, run.Connection, run.Sync}
+		opt := rerun[key]
+		opt.Trigger, opt.Full = run.Trigger, opt.Full || run.Full
+		rerun[key] = opt
+	}
+	for key, opt := range rerun {
+		if _, err := r.Trigger(ctx, key.integration, key.connection, key.sync, opt); err != nil {
+			// The connection or the sync may be gone since; nothing to resume then.
+			r.cfg.Logger.Warn("rerun an interrupted run", "integration", key.integration,
+				"connection", key.connection, "sync", key.sync, "err", err)
+		}
 	}
 	return nil
 }
 
-// Close cancels the runs under way and waits for them to end as cancelled.
-func (r *Runner) Close() {
-	r.mu.Lock()
+// Shutdown stops taking runs and cancels those still queued, then waits for the runs under
+// way to end. If ctx ends first, the remaining runs are cancelled (their status becomes
+// cancelled; their checkpoints, saved after each batch, stay) and Shutdown waits for that.
+func (r *Runner) Shutdown(ctx context.Context) {
+	r.stopOnce.Do(func() { close(r.stopping) })
+	done := make(chan struct{})
+	go func() {
+		r.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		r.cancel()
+		<-done
+	}
 	r.cancel()
-	r.mu.Unlock()
-	r.wg.Wait()
+}
+
+// Close is Shutdown without waiting for runs: they are cancelled at once.
+func (r *Runner) Close() {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	r.Shutdown(ctx)
+}
+
+// Prune deletes the runs past the history the runner keeps: beyond the newest keep of each
+// sync of each connection, or older than maxAge (zero: any age).
+func (r *Runner) Prune(ctx context.Context, keep int, maxAge time.Duration) (int, error) {
+	var before time.Time
+	if maxAge > 0 {
+		before = time.Now().Add(-maxAge)
+	}
+	return r.cfg.Store.PruneRuns(ctx, keep, before)
 }
