@@ -3,7 +3,6 @@ package cli_test
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
@@ -14,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/ferrysync/ferry/examples/provider/crm"
@@ -47,6 +47,9 @@ type e2e struct {
 	url      string
 	provider *crm.Server
 	provURL  string
+
+	server *exec.Cmd
+	log    *bytes.Buffer
 }
 
 func startE2E(t *testing.T, contacts, companies int) *e2e {
@@ -57,36 +60,55 @@ func startE2E(t *testing.T, contacts, companies int) *e2e {
 	p := crm.New(crm.Options{Token: "demo-token", Contacts: contacts, Companies: companies, Seed: 7})
 	ps := httptest.NewServer(p)
 	t.Cleanup(ps.Close)
-
 	e := &e2e{t: t, data: t.TempDir(), provider: p, provURL: ps.URL}
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, ferryBin, "serve", "--data", e.data, "--addr", "127.0.0.1:0", "--workers", "2")
-	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	e.start()
 	t.Cleanup(func() {
-		cancel()
-		cmd.Wait()
+		e.stop(false)
 		if t.Failed() {
-			t.Logf("server log:\n%s", stderr.String())
+			t.Logf("server log:\n%s", e.log.String())
 		}
 	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		t.Fatalf("server did not start: %v\n%s", err, stderr.String())
-	}
-	e.url = strings.TrimSpace(strings.TrimPrefix(line, "ferry listening on "))
 	if info, err := os.Stat(filepath.Join(e.data, "secret_key")); err != nil || info.Mode().Perm() != 0o600 {
 		t.Fatalf("secret_key: %v, %v", info, err)
 	}
 	return e
+}
+
+// start starts `ferry serve` on the data dir and waits until it listens.
+func (e *e2e) start() {
+	e.t.Helper()
+	cmd := exec.Command(ferryBin, "serve", "--data", e.data, "--addr", "127.0.0.1:0", "--workers", "2")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if e.log == nil {
+		e.log = new(bytes.Buffer)
+	}
+	cmd.Stderr = e.log
+	if err := cmd.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	e.server = cmd
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		e.t.Fatalf("server did not start: %v\n%s", err, e.log.String())
+	}
+	e.url = strings.TrimSpace(strings.TrimPrefix(line, "ferry listening on "))
+}
+
+// stop stops the server: with SIGKILL if kill, else with SIGTERM and a wait.
+func (e *e2e) stop(kill bool) {
+	if e.server == nil {
+		return
+	}
+	if kill {
+		e.server.Process.Kill()
+	} else {
+		e.server.Process.Signal(syscall.SIGTERM)
+	}
+	e.server.Wait()
+	e.server = nil
 }
 
 // ferry runs the CLI against the server and returns its stdout; it fails the test if the

@@ -3,6 +3,8 @@ package syncs
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -362,18 +364,118 @@ func TestTriggerRefusals(t *testing.T) {
 	}
 }
 
-func TestRecoverMarksInterruptedRuns(t *testing.T) {
+// Shutdown lets a run under way finish when it can, and cancels what it must: the run still
+// under way at the deadline, and every run that had not started.
+func TestShutdown(t *testing.T) {
+	ctx := context.Background()
+	for _, finish := range []bool{true, false} {
+		t.Run(fmt.Sprintf("runs finish=%v", finish), func(t *testing.T) {
+			e := newEnv(t)
+			e.deploy(t, "items-incremental.yaml", "kitchen")
+			e.connect(t, "items", "acme")
+			e.provider.set("a")
+			gate := make(chan struct{})
+			e.provider.mu.Lock()
+			e.provider.gate = gate
+			e.provider.mu.Unlock()
+			first, err := e.runner.Trigger(ctx, "items", "acme", "items", TriggerOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			second, err := e.runner.Trigger(ctx, "items", "acme", "items", TriggerOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			waitStatus(t, e, first.ID, StatusRunning)
+
+			sctx, cancel := context.WithCancel(ctx)
+			done := make(chan struct{})
+			go func() {
+				e.runner.Shutdown(sctx)
+				close(done)
+			}()
+			// Once shutting down, the runner takes no new run.
+			waitFor(t, func() bool {
+				_, err := e.runner.Trigger(ctx, "items", "acme", "items", TriggerOptions{})
+				return errors.Is(err, ErrStopping)
+			})
+			if finish {
+				close(gate)
+			} else {
+				cancel()
+			}
+			<-done
+			cancel()
+			if !finish {
+				close(gate)
+			}
+			want := StatusSucceeded
+			if !finish {
+				want = StatusCancelled
+			}
+			if run, _ := e.db.Run(ctx, first.ID); run.Status != want {
+				t.Errorf("run under way: %s %q, want %s", run.Status, run.Error, want)
+			}
+			if run, _ := e.db.Run(ctx, second.ID); run.Status != StatusCancelled || !strings.Contains(run.Error, "before the run started") {
+				t.Errorf("queued run: %s %q, want cancelled", run.Status, run.Error)
+			}
+		})
+	}
+}
+
+// A run a dead server left running is marked failed and run again, from its checkpoint.
+func TestRecoverRerunsInterruptedRuns(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	left := storage.Run{ID: "r1", Integration: "items", Connection: "acme", Sync: "items", Status: StatusRunning, StartedAt: time.Now().UTC()}
+	e.deploy(t, "items-incremental.yaml", "kitchen")
+	e.connect(t, "items", "acme")
+	e.provider.set("a", "b")
+	if err := e.db.SaveCheckpoint(ctx, "items", "acme", "items", json.RawMessage(`{"n":41}`)); err != nil {
+		t.Fatal(err)
+	}
+	left := storage.Run{ID: "0000-interrupted", Integration: "items", Connection: "acme", Sync: "items",
+		Trigger: TriggerSchedule, Status: StatusRunning, StartedAt: time.Now().UTC()}
 	if err := e.db.PutRun(ctx, left); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.runner.Recover(ctx); err != nil {
 		t.Fatal(err)
 	}
-	run, _ := e.db.Run(ctx, "r1")
+	run, _ := e.db.Run(ctx, left.ID)
 	if run.Status != StatusFailed || !strings.Contains(run.Error, "interrupted") || run.EndedAt == nil {
-		t.Errorf("run after recovery: %+v", run)
+		t.Errorf("interrupted run after recovery: %+v", run)
 	}
+	var rerun storage.Run
+	waitFor(t, func() bool {
+		runs, _ := e.db.Runs(ctx, storage.RunFilter{Integration: "items", Status: StatusSucceeded})
+		if len(runs) == 1 {
+			rerun = runs[0]
+		}
+		return len(runs) == 1
+	})
+	if rerun.Trigger != TriggerSchedule || rerun.Counts["Item"].Added != 2 {
+		t.Errorf("rerun %+v", rerun)
+	}
+	// The kitchen plugin counts its runs in its checkpoint: the rerun resumed from it.
+	if cp, _ := e.db.Checkpoint(ctx, "items", "acme", "items"); string(cp) != `{"n":42}` {
+		t.Errorf("checkpoint after the rerun %s, want {\"n\":42}", cp)
+	}
+}
+
+func waitStatus(t *testing.T, e *env, id, status string) {
+	t.Helper()
+	waitFor(t, func() bool {
+		run, err := e.db.Run(context.Background(), id)
+		return err == nil && run.Status == status
+	})
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatal("timed out")
 }
