@@ -36,6 +36,9 @@ type Store interface {
 	Runs(ctx context.Context, f storage.RunFilter) ([]storage.Run, error)
 	RunLog(ctx context.Context, runID string) ([]storage.LogEntry, error)
 	ReadRecords(ctx context.Context, s storage.Scope, q storage.RecordQuery) ([]records.Record, uint64, error)
+	SetWebhookConfig(ctx context.Context, c storage.WebhookConfig) error
+	WebhookConfig(ctx context.Context) (storage.WebhookConfig, error)
+	Deliveries(ctx context.Context, f storage.DeliveryFilter) ([]storage.Delivery, error)
 }
 
 // Plugins deploys and loads plugins.
@@ -53,6 +56,8 @@ type Config struct {
 	Connections *connections.Service
 	Runner      *syncs.Runner
 	Logger      *slog.Logger
+	// Sealer encrypts the webhook's signing secret before it is stored.
+	Sealer interface{ Seal([]byte) ([]byte, error) }
 	// MaxUpload bounds a deploy's body; other bodies are bounded at MaxBody.
 	MaxUpload int64
 }
@@ -106,6 +111,9 @@ func New(cfg Config) *Server {
 	e.GET("/v1/runs/:id/log", s.runLog)
 
 	e.GET("/v1/records", s.readRecords)
+	e.PUT("/v1/webhook", s.putWebhook)
+	e.GET("/v1/webhook", s.getWebhook)
+	e.GET("/v1/webhook/deliveries", s.listDeliveries)
 	return s
 }
 

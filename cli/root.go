@@ -79,6 +79,7 @@ func newRoot(g *globals) *cobra.Command {
 		newRecordsCmd(g),
 		newRunsCmd(g),
 		newLogsCmd(g),
+		newWebhookCmd(g),
 	)
 	return root
 }

@@ -72,6 +72,7 @@ type Call struct {
 	output  []byte
 	failure string
 	fatal   error
+	refused error
 }
 
 // Dispatch runs host function op with the argument bytes a guest passed. The returned bytes
@@ -151,6 +152,19 @@ func (c *Call) Failure() string { return c.failure }
 // Fatal returns the first error that must fail the call whatever the plugin did next, such as
 // the store refusing a write.
 func (c *Call) Fatal() error { return c.fatal }
+
+// Refused returns the first record batch refused during the call (a record without an id, an
+// update of an unknown record), or nil. A full sync that had one must not delete what it did
+// not see: the refused records were seen.
+func (c *Call) Refused() error { return c.refused }
+
+// refuse records a refused batch and returns err.
+func (c *Call) refuse(err error) error {
+	if c.refused == nil {
+		c.refused = err
+	}
+	return err
+}
 
 func (c *Call) now() time.Time {
 	if c.Now != nil {

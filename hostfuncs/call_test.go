@@ -62,13 +62,14 @@ func TestRecords(t *testing.T) {
 	runSteps(t, c, []step{
 		{op: OpRecordsSave, arg: "Contact\n[{\"id\":\"a\",\"n\":1},{\"id\":\"b\",\"n\":2}]", want: `{"added":2,"updated":0,"unchanged":0}`},
 		{op: OpRecordsSave, arg: "Contact\n[{\"n\":1,\"id\":\"a\"},{\"id\":\"b\",\"n\":3}]", want: `{"added":0,"updated":1,"unchanged":1}`},
-		{op: OpRecordsSave, arg: "Deal\n[]", wantErr: `model "Deal" is not one this function may write`},
+		{op: OpRecordsSave, arg: "Deal\n[]", wantErr: `model "Deal" is not one of this function's models`},
 		{op: OpRecordsSave, arg: "Contact\n[{\"id\":\"c\"},{\"name\":\"no id\"}]", wantErr: "record 1"},
 		{op: OpRecordsSave, arg: "Contact\n[{\"id\":\"c\"},7]", wantErr: "record 1: not a JSON object"},
 		{op: OpRecordsSave, arg: "Contact", wantErr: `"MODEL\nJSON"`},
 		{op: OpRecordsUpdate, arg: "Contact\n[{\"id\":\"a\",\"extra\":{\"x\":1}}]", want: `{"updated":1,"unchanged":0}`},
 		{op: OpRecordsUpdate, arg: "Contact\n[{\"id\":\"zz\",\"n\":1}]", wantErr: "zz"},
-		{op: OpRecordsGet, arg: "Contact\n[\"a\",\"nope\"]", want: `[{"id":"a","n":1,"extra":{"x":1}}]`},
+		{op: OpRecordsGet, arg: "Contact\n[\"nope\",\"a\",\"a\"]", want: `[{"id":"a","n":1,"extra":{"x":1}}]`},
+		{op: OpRecordsGet, arg: "Deal\n[\"a\"]", wantErr: `model "Deal" is not one of this function's models`},
 		{op: OpRecordsDelete, arg: "Contact\n[\"a\",{\"id\":\"b\"},\"nope\"]", want: `{"deleted":2}`},
 		{op: OpRecordsDelete, arg: "Contact\n[1]", wantErr: "nothing deleted"},
 		{op: OpRecordsGet, arg: "Contact\n[\"a\"]", want: `[]`},
@@ -87,6 +88,9 @@ func TestRecords(t *testing.T) {
 	}
 	if c.Fatal() != nil {
 		t.Errorf("refusals made the call fail: %v", c.Fatal())
+	}
+	if err := c.Refused(); err == nil || !strings.Contains(err.Error(), "record 1") {
+		t.Errorf("Refused() = %v, want the first refused batch", err)
 	}
 }
 

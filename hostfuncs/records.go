@@ -12,6 +12,9 @@ import (
 	"github.com/ferrysync/ferry/storage"
 )
 
+// MaxGetIDs bounds the ids one records_get may ask for.
+const MaxGetIDs = 10_000
+
 // splitModel splits a "MODEL\nJSON" argument and checks that the plugin may write MODEL.
 func (c *Call) splitModel(arg []byte) (storage.Scope, []byte, error) {
 	model, body, ok := bytes.Cut(arg, []byte{'\n'})
@@ -19,7 +22,7 @@ func (c *Call) splitModel(arg []byte) (storage.Scope, []byte, error) {
 		return storage.Scope{}, nil, fmt.Errorf(`argument must be "MODEL\nJSON"`)
 	}
 	if !slices.Contains(c.Models, string(model)) {
-		return storage.Scope{}, nil, fmt.Errorf("model %q is not one this function may write (%v)", model, c.Models)
+		return storage.Scope{}, nil, fmt.Errorf("model %q is not one of this function's models (%v)", model, c.Models)
 	}
 	return storage.Scope{Integration: c.Integration, Connection: c.Connection, Model: string(model)}, body, nil
 }
@@ -31,7 +34,7 @@ func (c *Call) saveRecords(ctx context.Context, arg []byte) ([]byte, error) {
 	}
 	items, err := records.ParseBatch(body)
 	if err != nil {
-		return nil, fmt.Errorf("%s batch refused, nothing saved: %w", scope.Model, err)
+		return nil, c.refuse(fmt.Errorf("%s batch refused, nothing saved: %w", scope.Model, err))
 	}
 	counts, err := c.Store.SaveRecords(ctx, scope, items, c.now())
 	if err != nil {
@@ -55,14 +58,14 @@ func (c *Call) updateRecords(ctx context.Context, arg []byte) ([]byte, error) {
 	}
 	patches, err := records.ParseBatch(body)
 	if err != nil {
-		return nil, fmt.Errorf("%s batch refused, nothing updated: %w", scope.Model, err)
+		return nil, c.refuse(fmt.Errorf("%s batch refused, nothing updated: %w", scope.Model, err))
 	}
 	counts, err := c.Store.UpdateRecords(ctx, scope, patches, c.now())
 	if err != nil {
 		// An unknown id is the plugin's mistake, not a store failure, but both leave the
 		// store unchanged; only the latter is fatal.
 		if isRefusal(err) {
-			return nil, fmt.Errorf("update %s batch: %w", scope.Model, err)
+			return nil, c.refuse(fmt.Errorf("update %s batch: %w", scope.Model, err))
 		}
 		return nil, c.storeErr(fmt.Errorf("update %s batch of %d: %w", scope.Model, len(patches), err))
 	}
@@ -83,7 +86,7 @@ func (c *Call) deleteRecords(ctx context.Context, arg []byte) ([]byte, error) {
 	}
 	ids, err := records.ParseIDs(body)
 	if err != nil {
-		return nil, fmt.Errorf("%s delete refused, nothing deleted: %w", scope.Model, err)
+		return nil, c.refuse(fmt.Errorf("%s delete refused, nothing deleted: %w", scope.Model, err))
 	}
 	counts, err := c.Store.DeleteRecords(ctx, scope, ids, c.now())
 	if err != nil {
@@ -96,35 +99,46 @@ func (c *Call) deleteRecords(ctx context.Context, arg []byte) ([]byte, error) {
 }
 
 func (c *Call) getRecords(ctx context.Context, arg []byte) ([]byte, error) {
-	model, body, ok := bytes.Cut(arg, []byte{'\n'})
-	if !ok {
-		return nil, fmt.Errorf(`argument must be "MODEL\nJSON"`)
+	scope, body, err := c.splitModel(arg)
+	if err != nil {
+		return nil, err
 	}
 	ids, err := records.ParseIDs(body)
 	if err != nil {
 		return nil, err
 	}
-	scope := storage.Scope{Integration: c.Integration, Connection: c.Connection, Model: string(model)}
+	if len(ids) > MaxGetIDs {
+		return nil, fmt.Errorf("get %s records: %d ids, over the %d a call may ask for", scope.Model, len(ids), MaxGetIDs)
+	}
+	// Asking for an id twice must not cost the server twice the memory.
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
 	recs, err := c.Store.GetRecords(ctx, scope, ids)
 	if err != nil {
-		return nil, fmt.Errorf("get %d %s records: %w", len(ids), model, err)
+		return nil, fmt.Errorf("get %d %s records: %w", len(ids), scope.Model, err)
 	}
-	var buf bytes.Buffer
-	buf.Grow(64 * len(recs))
-	buf.WriteByte('[')
+	size := 2
+	for _, r := range recs {
+		if size += len(r.Data) + 1; size > MaxArgSize {
+			return nil, fmt.Errorf("get %d %s records: the answer would be over the %d-byte limit; ask for fewer", len(ids), scope.Model, MaxArgSize)
+		}
+	}
+	buf := make([]byte, 0, size)
+	buf = append(buf, '[')
 	for i, r := range recs {
 		if i > 0 {
-			buf.WriteByte(',')
+			buf = append(buf, ',')
 		}
-		buf.Write(r.Data)
+		buf = append(buf, r.Data...)
 	}
-	buf.WriteByte(']')
-	return buf.Bytes(), nil
+	return append(buf, ']'), nil
 }
 
-// isRefusal tells a batch the store refused as a whole (an id it does not hold) from a store
-// failure.
-func isRefusal(err error) bool { return errors.Is(err, storage.ErrNotFound) }
+// isRefusal tells a batch the store refused as a whole (an id it does not hold, a merge too
+// large) from a store failure.
+func isRefusal(err error) bool {
+	return errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrTooLarge)
+}
 
 func (c *Call) addCounts(model string, n records.Counts) {
 	if c.counts == nil {

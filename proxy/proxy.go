@@ -119,8 +119,8 @@ func (c *Client) Do(ctx context.Context, t *Target, req Request) (*Response, Exc
 	u, err := t.resolve(req)
 	if err != nil {
 		ex.URL = redactString(req.Path+req.URL, t)
-		ex.Err = err.Error()
-		return nil, ex, err
+		ex.Err = redactString(err.Error(), t)
+		return nil, ex, errors.New(ex.Err)
 	}
 	ex.URL = redact(u, t)
 	limiter := c.limiter(t)
@@ -152,8 +152,10 @@ func (c *Client) Do(ctx context.Context, t *Target, req Request) (*Response, Exc
 	}
 	ex.Duration = time.Since(start)
 	if err != nil {
-		ex.Err = err.Error()
-		return nil, ex, fmt.Errorf("%s %s: %w", req.Method, ex.URL, err)
+		// net/http's errors quote the request's URL, which holds a query-auth secret: the
+		// message goes to the plugin and the log only redacted, and so not wrapped.
+		ex.Err = redactString(err.Error(), t)
+		return nil, ex, fmt.Errorf("%s %s: %s", req.Method, ex.URL, ex.Err)
 	}
 	ex.Status = resp.Status
 	return resp, ex, nil

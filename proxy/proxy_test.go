@@ -146,7 +146,9 @@ func TestAllowedHosts(t *testing.T) {
 		want bool
 	}{
 		{"https://api.example.com/x", true},
-		{"https://api.example.com:9999/x", true},
+		{"https://api.example.com:9999/x", false},
+		{"https://api.example.com:443/x", true},
+		{"http://api.example.com/x", true},
 		{"https://files.example.com:8443/x", true},
 		{"https://files.example.com/x", false},
 		{"https://a.cdn.example.net/x", true},
@@ -240,6 +242,34 @@ func TestDoTimeoutAndRedirect(t *testing.T) {
 	}
 	if resp.Status != http.StatusFound || resp.Header.Get("Location") != "http://example.com/" {
 		t.Errorf("redirect was followed or lost: %d %v", resp.Status, resp.Header)
+	}
+}
+
+// A failed request's error reaches the plugin and the log without the query-auth secret,
+// however short, even though net/http's own error quotes the URL.
+func TestErrorsAreRedacted(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	base := mustURL(t, srv.URL)
+	srv.Close()
+	for _, secret := range []string{"TOPSECRET123", "ab"} {
+		target := &Target{BaseURL: base, Auth: Auth{Type: "query", Name: "api_key"}, Credentials: map[string]string{"value": secret}}
+		_, ex, err := New().Do(context.Background(), target, Request{Method: "GET", Path: "/x"})
+		if err == nil {
+			t.Fatal("want a connection error")
+		}
+		for _, s := range []string{err.Error(), ex.Err, ex.URL} {
+			if strings.Contains(s, "api_key="+secret) || !strings.Contains(err.Error(), "REDACTED") {
+				t.Errorf("secret %q shows: %q", secret, s)
+			}
+		}
+	}
+}
+
+func TestNoDowngradeToPlainHTTP(t *testing.T) {
+	target := &Target{BaseURL: mustURL(t, "https://api.example.com")}
+	_, _, err := New().Do(context.Background(), target, Request{Method: "GET", URL: "http://api.example.com/x"})
+	if err == nil || !strings.Contains(err.Error(), "plain http is not allowed") {
+		t.Errorf("err = %v", err)
 	}
 }
 

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"fmt"
+	"regexp"
 	"net/http"
 	"net/url"
 	"strings"
@@ -40,6 +41,9 @@ func (t *Target) resolve(req Request) (*url.URL, error) {
 	if u.User != nil {
 		return nil, fmt.Errorf("credentials in the URL are not allowed")
 	}
+	if t.BaseURL != nil && t.BaseURL.Scheme == "https" && u.Scheme == "http" {
+		return nil, fmt.Errorf("plain http is not allowed for a connection whose base URL is https")
+	}
 	if !t.allowed(u) {
 		return nil, fmt.Errorf("host %q is not in the allowed hosts %v", u.Host, t.allowedList())
 	}
@@ -66,18 +70,22 @@ func (t *Target) allowedList() []string {
 	return append(list, t.AllowedHosts...)
 }
 
-// allowed matches u's host against the allowed list: "host" matches any port, "host:port" only
-// that port, "*.example.com" any subdomain.
+// allowed matches u's host against the allowed list: "host:port" matches that port only;
+// "host" and "*.example.com" (any subdomain) match the scheme's default port only, so that a
+// plugin cannot reach another service on an allowed host.
 func (t *Target) allowed(u *url.URL) bool {
 	host := strings.ToLower(u.Hostname())
 	hostPort := strings.ToLower(u.Host)
+	defaultPort := u.Port() == "" || (u.Scheme == "http" && u.Port() == "80") || (u.Scheme == "https" && u.Port() == "443")
 	for _, a := range t.allowedList() {
 		a = strings.ToLower(a)
 		switch {
-		case a == hostPort || a == host:
+		case a == hostPort:
 			return true
-		case strings.HasPrefix(a, "*.") && strings.HasSuffix(host, a[1:]):
-			return true
+		case a == host || (strings.HasPrefix(a, "*.") && strings.HasSuffix(host, a[1:])):
+			if defaultPort {
+				return true
+			}
 		}
 	}
 	return false
@@ -114,6 +122,9 @@ func redact(u *url.URL, t *Target) string {
 }
 
 func redactString(s string, t *Target) string {
+	if t.Auth.Type == "query" && t.Auth.Name != "" {
+		s = queryParam(t.Auth.Name).ReplaceAllString(s, "${1}REDACTED")
+	}
 	for _, secret := range t.Credentials {
 		if len(secret) >= 4 {
 			s = strings.ReplaceAll(s, secret, "REDACTED")
@@ -121,4 +132,9 @@ func redactString(s string, t *Target) string {
 		}
 	}
 	return s
+}
+
+// queryParam matches a query parameter's value in a URL, however the URL is quoted.
+func queryParam(name string) *regexp.Regexp {
+	return regexp.MustCompile(`([?&]` + regexp.QuoteMeta(url.QueryEscape(name)) + `=)[^&\s"']*`)
 }

@@ -123,6 +123,7 @@ type Pool struct {
 
 	mu     sync.Mutex
 	closed bool
+	done   chan struct{} // closed by Close
 	all    map[*workerHandle]struct{}
 }
 
@@ -137,7 +138,7 @@ func NewPool(ctx context.Context, cfg PoolConfig) (*Pool, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	p := &Pool{cfg: cfg, idle: make(chan *workerHandle, cfg.Size), all: make(map[*workerHandle]struct{})}
+	p := &Pool{cfg: cfg, idle: make(chan *workerHandle, cfg.Size), done: make(chan struct{}), all: make(map[*workerHandle]struct{})}
 	for range cfg.Size {
 		w, err := p.start(ctx)
 		if err != nil {
@@ -152,6 +153,9 @@ func NewPool(ctx context.Context, cfg PoolConfig) (*Pool, error) {
 // Close kills every worker; calls under way fail with ErrClosed.
 func (p *Pool) Close() error {
 	p.mu.Lock()
+	if !p.closed {
+		close(p.done)
+	}
 	p.closed = true
 	all := p.all
 	p.all = map[*workerHandle]struct{}{}
@@ -167,12 +171,20 @@ func (p *Pool) Close() error {
 // returned, whatever its status; an error when it did not (*TrapError, *CrashError, ErrTimeout,
 // the context's error), when no worker could be had, or when the Host failed the pipe.
 func (p *Pool) Run(ctx context.Context, j Job) (Result, error) {
+	p.mu.Lock()
+	closed := p.closed
+	p.mu.Unlock()
+	if closed {
+		return Result{}, ErrClosed
+	}
 	var w *workerHandle
 	for w == nil {
 		select {
 		case w = <-p.idle:
 		case <-ctx.Done():
 			return Result{}, ctx.Err()
+		case <-p.done:
+			return Result{}, ErrClosed
 		}
 		if w.dead() { // died while idle: not this call's fault
 			go p.replace(w)
@@ -295,17 +307,41 @@ type workerHandle struct {
 	// killed says why the process was killed: by the pool (deadline, cancel, close) or, as
 	// errCrashed, because it failed by itself.
 	killed error
+	// gen counts the calls run, so that a deadline or a cancellation that fires as its call
+	// ends can never kill the worker under the next call.
+	gen uint64
+	// cancelCall cancels the context of the call under way, so that a host call in progress
+	// on the server ends with the call.
+	cancelCall context.CancelCauseFunc
 }
 
 // errCrashed marks a worker that failed by itself.
 var errCrashed = errors.New("worker crashed")
 
+// kill kills the worker, whatever call it runs.
 func (w *workerHandle) kill(reason error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.killed == nil {
-		w.killed = reason
-		_ = w.cmd.Process.Kill()
+	w.killLocked(reason)
+}
+
+// killCall kills the worker if it still runs call gen.
+func (w *workerHandle) killCall(gen uint64, reason error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.gen == gen {
+		w.killLocked(reason)
+	}
+}
+
+func (w *workerHandle) killLocked(reason error) {
+	if w.killed != nil {
+		return
+	}
+	w.killed = reason
+	_ = w.cmd.Process.Kill()
+	if w.cancelCall != nil {
+		w.cancelCall(reason)
 	}
 }
 
@@ -333,9 +369,22 @@ const LoadTimeout = 2 * time.Minute
 var errLoadTimeout = fmt.Errorf("loading the module took longer than %s", LoadTimeout)
 
 func (w *workerHandle) run(ctx context.Context, j Job) (Result, error) {
-	timer := time.AfterFunc(LoadTimeout, func() { w.kill(errLoadTimeout) })
+	callCtx, cancelCall := context.WithCancelCause(ctx)
+	w.mu.Lock()
+	w.gen++
+	gen := w.gen
+	w.cancelCall = cancelCall
+	w.mu.Unlock()
+	defer func() {
+		w.mu.Lock()
+		w.gen++ // from here on, this call's timers kill nothing
+		w.cancelCall = nil
+		w.mu.Unlock()
+		cancelCall(nil)
+	}()
+	timer := time.AfterFunc(LoadTimeout, func() { w.killCall(gen, errLoadTimeout) })
 	defer func() { timer.Stop() }()
-	stop := context.AfterFunc(ctx, func() { w.kill(context.Cause(ctx)) })
+	stop := context.AfterFunc(ctx, func() { w.killCall(gen, context.Cause(ctx)) })
 	defer stop()
 
 	head, _ := json.Marshal(job{ModulePath: j.ModulePath, ModuleID: j.ModuleID, Export: j.Export, MemoryMB: j.MemoryMB})
@@ -352,12 +401,12 @@ func (w *workerHandle) run(ctx context.Context, j Job) (Result, error) {
 			if !timer.Stop() {
 				return Result{}, w.failure(errLoadTimeout)
 			}
-			timer = time.AfterFunc(j.Timeout, func() { w.kill(ErrTimeout) })
+			timer = time.AfterFunc(j.Timeout, func() { w.killCall(gen, ErrTimeout) })
 		case frameHostCall:
 			if len(payload) == 0 {
 				return Result{}, w.failure(errors.New("worker sent an empty host call"))
 			}
-			res, herr := j.Host.Dispatch(ctx, hostfuncs.Op(payload[0]), payload[1:])
+			res, herr := j.Host.Dispatch(callCtx, hostfuncs.Op(payload[0]), payload[1:])
 			status := []byte{0}
 			if herr != nil {
 				status[0], res = 1, []byte(herr.Error())

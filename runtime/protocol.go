@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+
+	"github.com/ferrysync/ferry/hostfuncs"
 )
 
 // Frame types of the worker protocol. Every frame is a 4-byte big-endian length n, then n bytes:
@@ -18,8 +20,9 @@ const (
 	frameDone       = 'D' // worker → server: JSON outcome
 )
 
-// maxFrame bounds a frame so a corrupt length cannot make either side allocate without end.
-const maxFrame = 256 << 20
+// maxFrame bounds a frame so that neither side allocates more for one than the largest
+// argument or result a host call may carry, with room for its header.
+const maxFrame = hostfuncs.MaxArgSize + 1<<20
 
 // job is what the server asks a worker to run.
 type job struct {

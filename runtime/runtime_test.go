@@ -367,3 +367,50 @@ func TestLongSyncKeepsMemoryBounded(t *testing.T) {
 		t.Errorf("saved %d records, want 10000", host.saved)
 	}
 }
+
+// slowHost answers every call but HTTP at once; an HTTP call waits for its context, as a
+// request to a provider that never answers would.
+type slowHost struct {
+	cancelled chan error
+}
+
+func (h *slowHost) Dispatch(ctx context.Context, op hostfuncs.Op, arg []byte) ([]byte, error) {
+	if op != hostfuncs.OpHTTP {
+		return nil, nil
+	}
+	select {
+	case <-ctx.Done():
+		h.cancelled <- context.Cause(ctx)
+		return nil, ctx.Err()
+	case <-time.After(time.Minute):
+		h.cancelled <- nil
+		return nil, errors.New("not cancelled")
+	}
+}
+
+// The deadline ends a call even while the server is busy with one of its host calls: the
+// host call's context is cancelled with the call.
+func TestDeadlineEndsHostCalls(t *testing.T) {
+	pool := newPool(t, 1, "")
+	host := &slowHost{cancelled: make(chan error, 1)}
+	_, err := pool.Run(context.Background(), testJob(t, "kitchen", "everything", 500*time.Millisecond, host))
+	if !errors.Is(err, ErrTimeout) {
+		t.Fatalf("err = %v, want ErrTimeout", err)
+	}
+	if cause := <-host.cancelled; !errors.Is(cause, ErrTimeout) {
+		t.Errorf("the host call ended with %v, want its context cancelled by the deadline", cause)
+	}
+	// The pool has replaced the killed worker.
+	k := newKitchen(t)
+	if res, err := pool.Run(context.Background(), testJob(t, "kitchen", "everything", 30*time.Second, k.call(t, "c1", nil))); err != nil || res.Status != 0 {
+		t.Fatalf("next run: %v, status %d", err, res.Status)
+	}
+}
+
+func TestRunAfterClose(t *testing.T) {
+	pool := newPool(t, 1, "")
+	pool.Close()
+	if _, err := pool.Run(context.Background(), testJob(t, "kitchen", "everything", time.Second, &hostfuncs.Call{})); !errors.Is(err, ErrClosed) {
+		t.Errorf("err = %v, want ErrClosed", err)
+	}
+}

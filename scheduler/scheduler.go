@@ -128,6 +128,9 @@ func (s *Scheduler) consider(ctx context.Context, now time.Time, conn storage.Co
 		return nil
 	default:
 		if _, err := s.cfg.Runner.Trigger(ctx, conn.Integration, conn.ID, name, syncs.TriggerOptions{Trigger: syncs.TriggerSchedule}); err != nil {
+			if errors.Is(err, syncs.ErrStopping) {
+				return nil // the server is shutting down; the next one picks the run up
+			}
 			return err
 		}
 		// The next run is planned from when this one was due, not from now, so runs do not

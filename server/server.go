@@ -22,6 +22,7 @@ import (
 	"github.com/ferrysync/ferry/secrets"
 	"github.com/ferrysync/ferry/storage"
 	"github.com/ferrysync/ferry/syncs"
+	"github.com/ferrysync/ferry/webhooks"
 )
 
 // Files and directories in the data directory.
@@ -70,6 +71,7 @@ type Server struct {
 
 	cfg       Config
 	scheduler *scheduler.Scheduler
+	sender    *webhooks.Sender
 	handler   http.Handler
 	closers   []func() error
 	// stop ends the background loops Start began; loops is done when they have.
@@ -131,12 +133,13 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 
 	s.Connections = connections.NewService(s.DB, sealer, s.Registry)
 	conns := s.Connections
+	s.sender = webhooks.NewSender(s.DB, sealer, cfg.Logger)
 	if cfg.MaxRuns <= 0 {
 		cfg.MaxRuns = max(cfg.Workers, 1)
 	}
 	s.Runner = syncs.NewRunner(syncs.Config{
 		Store: s.DB, Plugins: s.Registry, Connections: conns, Pool: pool, Proxy: proxy.New(), Logger: cfg.Logger,
-		MaxRuns: cfg.MaxRuns,
+		MaxRuns: cfg.MaxRuns, Webhooks: s.sender,
 	})
 	if err := s.Runner.Recover(ctx); err != nil {
 		return nil, err
@@ -150,7 +153,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	}
 	s.handler = api.New(api.Config{
 		APIKey: s.APIKey, Store: s.DB, Plugins: s.Registry, Connections: conns, Runner: s.Runner,
-		Logger: cfg.Logger, MaxUpload: maxUpload,
+		Sealer: sealer, Logger: cfg.Logger, MaxUpload: maxUpload,
 	})
 	return s, nil
 }
@@ -158,12 +161,17 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 // Handler is the REST API.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Start begins the server's background work: the scheduler and the pruning of the run
-// history. Shutdown or Close ends it.
+// Start begins the server's background work: the scheduler, the webhook sender (which first
+// sends what a previous server left pending) and the pruning of the run history. Shutdown or
+// Close ends it.
 func (s *Server) Start() {
 	ctx, stop := context.WithCancel(context.Background())
 	s.stop = stop
-	s.loops.Add(2)
+	s.loops.Add(3)
+	go func() {
+		defer s.loops.Done()
+		s.sender.Run(ctx)
+	}()
 	go func() {
 		defer s.loops.Done()
 		s.scheduler.Run(ctx)
@@ -195,14 +203,15 @@ func (s *Server) prune(ctx context.Context) {
 }
 
 // Shutdown stops the scheduler and takes no new runs, lets the runs under way finish until
-// ctx ends, cancels those left (their checkpoints stay), then closes the workers and the store.
+// ctx ends, cancels those left (their checkpoints stay), then stops the webhook sender (what
+// it has not delivered stays queued for the next start) and closes the workers and the store.
 func (s *Server) Shutdown(ctx context.Context) error {
+	if s.Runner != nil {
+		s.Runner.Shutdown(ctx)
+	}
 	if s.stop != nil {
 		s.stop()
 		s.loops.Wait()
-	}
-	if s.Runner != nil {
-		s.Runner.Shutdown(ctx)
 	}
 	var errs []error
 	for i := len(s.closers) - 1; i >= 0; i-- {

@@ -34,6 +34,9 @@ func (db *DB) SaveCheckpoint(ctx context.Context, integration, connection, sync 
 		return err
 	}
 	err := db.update(ctx, func(tx *bolt.Tx) error {
+		if !connectionExists(tx, integration, connection) {
+			return errNoConnection(integration, connection)
+		}
 		b, err := nestedCreate(tx, bucketCheckpoints, integration, connection)
 		if err != nil {
 			return err
@@ -104,6 +107,9 @@ func (db *DB) UpdateSyncState(ctx context.Context, integration, connection, sync
 		return err
 	}
 	return db.update(ctx, func(tx *bolt.Tx) error {
+		if !connectionExists(tx, integration, connection) {
+			return errNoConnection(integration, connection)
+		}
 		return updateSyncState(tx, integration, connection, sync, change)
 	})
 }
@@ -136,7 +142,12 @@ func getSyncState(tx *bolt.Tx, integration, connection, sync string) (SyncState,
 	return st, nil
 }
 
+// updateSyncState changes a sync state; for a connection that is gone it does nothing, so a
+// run finishing after its connection's deletion leaves no state behind.
 func updateSyncState(tx *bolt.Tx, integration, connection, sync string, change func(*SyncState)) error {
+	if !connectionExists(tx, integration, connection) {
+		return nil
+	}
 	st, err := getSyncState(tx, integration, connection, sync)
 	if err != nil {
 		return err

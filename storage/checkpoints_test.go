@@ -8,7 +8,7 @@ import (
 
 func TestCheckpoints(t *testing.T) {
 	ctx := context.Background()
-	db, _ := openTest(t)
+	db, _ := openStore(t)
 	key := [3]string{"fakecrm", "acme", "contacts"}
 	check := func(step, want string) {
 		t.Helper()
@@ -50,7 +50,7 @@ func TestCheckpoints(t *testing.T) {
 
 func TestPaused(t *testing.T) {
 	ctx := context.Background()
-	db, _ := openTest(t)
+	db, _ := openStore(t)
 	for i, paused := range []bool{true, true, false, true} {
 		if err := db.SetPaused(ctx, "fakecrm", "acme", "contacts", paused); err != nil {
 			t.Fatal(err)

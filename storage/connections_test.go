@@ -164,3 +164,39 @@ func TestDeleteConnection(t *testing.T) {
 		t.Errorf("re-created connection has records: %+v", recs)
 	}
 }
+
+// A run that outlives its connection's deletion cannot bring back its records, checkpoint or
+// sync state.
+func TestWritesAfterDeleteConnection(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openStore(t)
+	if err := db.DeleteConnection(ctx, "fakecrm", "acme"); err != nil {
+		t.Fatal(err)
+	}
+	s := Scope{"fakecrm", "acme", "Contact"}
+	if _, err := db.SaveRecords(ctx, s, mustBatch(t, `[{"id":"a"}]`), t1); !errors.Is(err, ErrNotFound) {
+		t.Errorf("SaveRecords: %v", err)
+	}
+	if err := db.SaveCheckpoint(ctx, "fakecrm", "acme", "contacts", json.RawMessage(`{"page":9}`)); !errors.Is(err, ErrNotFound) {
+		t.Errorf("SaveCheckpoint: %v", err)
+	}
+	if err := db.SetPaused(ctx, "fakecrm", "acme", "contacts", true); !errors.Is(err, ErrNotFound) {
+		t.Errorf("SetPaused: %v", err)
+	}
+	run := Run{ID: "r1", Integration: "fakecrm", Connection: "acme", Sync: "contacts", Status: StatusSucceeded, StartedAt: t1}
+	if err := db.PutRun(ctx, run); err != nil {
+		t.Fatal(err) // the run itself is history and is kept
+	}
+	if _, _, err := db.PutConnection(ctx, Connection{Integration: "fakecrm", ID: "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := db.SyncState(ctx, "fakecrm", "acme", "contacts"); st != (SyncState{}) {
+		t.Errorf("the re-created connection inherits sync state %+v", st)
+	}
+	if cp, _ := db.Checkpoint(ctx, "fakecrm", "acme", "contacts"); cp != nil {
+		t.Errorf("the re-created connection inherits checkpoint %s", cp)
+	}
+	if live, _, _ := db.CountRecords(ctx, s); live != 0 {
+		t.Errorf("the re-created connection inherits %d records", live)
+	}
+}

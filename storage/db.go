@@ -28,12 +28,18 @@ var (
 	bucketRunStatus    = []byte("run_status")
 	bucketRunLogs      = []byte("run_logs")
 
+	bucketDeliveries     = []byte("deliveries")
+	bucketDeliveryStatus = []byte("delivery_status")
+	bucketDeliveryDue    = []byte("delivery_due")
+	bucketWebhook        = []byte("webhook")
+
 	keySchema = []byte("schema")
 )
 
 var topBuckets = [][]byte{
 	bucketMeta, bucketIntegrations, bucketVersions, bucketConnections, bucketRecords,
 	bucketCheckpoints, bucketSyncStates, bucketRuns, bucketRunStatus, bucketRunLogs,
+	bucketDeliveries, bucketDeliveryStatus, bucketDeliveryDue, bucketWebhook,
 }
 
 // DB is Ferry's store. It is safe for concurrent use; bbolt serialises writers and lets
@@ -115,6 +121,19 @@ func nested(tx *bolt.Tx, top []byte, path ...string) *bolt.Bucket {
 		b = b.Bucket([]byte(name))
 	}
 	return b
+}
+
+// connectionExists reports whether a connection is stored. Writes that create a connection's
+// records, checkpoints or sync state check it first, so a run that outlives its connection's
+// deletion cannot bring back what the deletion removed.
+func connectionExists(tx *bolt.Tx, integration, connection string) bool {
+	b := nested(tx, bucketConnections, integration)
+	return b != nil && b.Get([]byte(connection)) != nil
+}
+
+// errNoConnection is what a write for a deleted (or never created) connection fails with.
+func errNoConnection(integration, connection string) error {
+	return fmt.Errorf("connection %s/%s: %w", integration, connection, ErrNotFound)
 }
 
 // nestedCreate is nested, creating what is missing.

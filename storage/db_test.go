@@ -23,6 +23,19 @@ func openTest(t testing.TB) (*DB, string) {
 	return db, path
 }
 
+// openStore is openTest with the connections the tests write for already stored: a store
+// refuses records, checkpoints and sync states for a connection it does not have.
+func openStore(t testing.TB) (*DB, string) {
+	t.Helper()
+	db, path := openTest(t)
+	for _, c := range [][2]string{{"fakecrm", "acme"}, {"fakecrm", "beta"}, {"fakecrm", "other"}, {"other", "acme"}, {"crm", "acme"}} {
+		if _, _, err := db.PutConnection(context.Background(), Connection{Integration: c[0], ID: c[1]}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return db, path
+}
+
 func TestOpenLocked(t *testing.T) {
 	_, path := openTest(t)
 	db2, err := Open(path)

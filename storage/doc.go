@@ -1,7 +1,7 @@
 // Package storage is Ferry's embedded store: one bbolt file holding integrations and their
-// versions, connections, the records cache with its cursors, checkpoints, sync states, runs
-// and run logs. Every method runs in one bbolt transaction of its own, so each call is atomic
-// and durable when it returns.
+// versions, connections, the records cache with its cursors, checkpoints, sync states, runs,
+// run logs, and the outbox of webhook deliveries. Every method runs in one bbolt transaction
+// of its own, so each call is atomic and durable when it returns.
 //
 // # Layout
 //
@@ -34,8 +34,15 @@
 //	"run_logs"
 //	  <run id>
 //	    <sequence (uint64, big-endian)> → LogEntry (JSON)
+//	"deliveries"      <delivery id> → Delivery (JSON, body as base64 so its bytes never change)
+//	"delivery_status" <status> 0x00 <delivery id> → empty: index for Deliveries and pruning
+//	"delivery_due"    <next attempt (uint64 Unix ns, big-endian)> <delivery id> → empty:
+//	                  pending deliveries only, earliest first, for DueDeliveries
+//	"webhook"         "config" → WebhookConfig with its sealed secret (JSON)
 //
-// Run ids are UUIDv7, so the key order of "runs" is creation order.
+// Run and delivery ids are UUIDv7, so the key order of "runs" and "deliveries" is creation
+// order. "deliveries" is the webhook outbox: FinishRun writes a run's deliveries in the
+// transaction that finishes the run.
 //
 // # Records
 //

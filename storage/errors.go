@@ -10,4 +10,6 @@ var (
 	// ErrLocked: another process (another server on the same data directory) holds the
 	// database file.
 	ErrLocked = errors.New("database is locked by another process")
+	// ErrTooLarge: a write would make a record larger than records.MaxRecordSize.
+	ErrTooLarge = errors.New("too large")
 )

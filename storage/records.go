@@ -127,6 +127,9 @@ type model struct {
 func openModel(tx *bolt.Tx, s Scope, create bool) (*model, error) {
 	var b *bolt.Bucket
 	if create {
+		if !connectionExists(tx, s.Integration, s.Connection) {
+			return nil, errNoConnection(s.Integration, s.Connection)
+		}
 		var err error
 		if b, err = nestedCreate(tx, bucketRecords, s.Integration, s.Connection, s.Model); err != nil {
 			return nil, err
@@ -290,6 +293,9 @@ func (db *DB) UpdateRecords(ctx context.Context, s Scope, patches []records.Item
 			merged, err := records.Merge(prev.data, p.Data)
 			if err != nil {
 				return fmt.Errorf("record %q: %w", p.ID, err)
+			}
+			if len(merged) > records.MaxRecordSize {
+				return fmt.Errorf("record %q: %d bytes once merged, over the %d-byte limit: %w", p.ID, len(merged), records.MaxRecordSize, ErrTooLarge)
 			}
 			hash, err := records.ContentHash(merged)
 			if err != nil {

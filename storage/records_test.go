@@ -37,7 +37,7 @@ func get(t *testing.T, db *DB, s Scope, id string) records.Record {
 // re-add, checking counts and metadata after each step.
 func TestSaveRecords(t *testing.T) {
 	ctx := context.Background()
-	db, _ := openTest(t)
+	db, _ := openStore(t)
 	s := Scope{"fakecrm", "acme", "Contact"}
 	steps := []struct {
 		name       string
@@ -104,7 +104,7 @@ func TestSaveRecords(t *testing.T) {
 
 func TestSaveRecordsDuplicateIDs(t *testing.T) {
 	ctx := context.Background()
-	db, _ := openTest(t)
+	db, _ := openStore(t)
 	s := Scope{"fakecrm", "acme", "Contact"}
 	got, err := db.SaveRecords(ctx, s, mustBatch(t, `[{"id":"a","v":1},{"id":"a","v":2}]`), t1)
 	if err != nil || got != (records.Counts{Added: 1}) {
@@ -117,7 +117,7 @@ func TestSaveRecordsDuplicateIDs(t *testing.T) {
 
 func TestScopesAreSeparate(t *testing.T) {
 	ctx := context.Background()
-	db, _ := openTest(t)
+	db, _ := openStore(t)
 	scopes := []Scope{{"fakecrm", "acme", "Contact"}, {"fakecrm", "acme", "Company"}, {"fakecrm", "beta", "Contact"}, {"other", "acme", "Contact"}}
 	for i, s := range scopes {
 		got, err := db.SaveRecords(ctx, s, mustBatch(t, fmt.Sprintf(`[{"id":"1","scope":%d}]`, i)), t1)
@@ -143,7 +143,7 @@ func TestScopesAreSeparate(t *testing.T) {
 // so reading from 0 returns c(3), a(5), b(6), d(7).
 func history(t *testing.T) (*DB, Scope) {
 	ctx := context.Background()
-	db, _ := openTest(t)
+	db, _ := openStore(t)
 	s := Scope{"fakecrm", "acme", "Contact"}
 	must := func(_ records.Counts, err error) {
 		t.Helper()
@@ -218,7 +218,7 @@ func summary(recs []records.Record) string {
 // the consumer's view: cursors strictly increase, and every change is seen.
 func TestReadRecordsEachChangeOnce(t *testing.T) {
 	ctx := context.Background()
-	db, _ := openTest(t)
+	db, _ := openStore(t)
 	s := Scope{"fakecrm", "acme", "Contact"}
 	var after uint64
 	seen := map[string]string{} // id -> last data seen
@@ -285,7 +285,7 @@ func TestReadRecordsEachChangeOnce(t *testing.T) {
 
 func TestUpdateRecords(t *testing.T) {
 	ctx := context.Background()
-	db, _ := openTest(t)
+	db, _ := openStore(t)
 	s := Scope{"fakecrm", "acme", "Contact"}
 	if _, err := db.SaveRecords(ctx, s, mustBatch(t, `[{"id":"a","name":"Ada","addr":{"city":"London","zip":"1"}},{"id":"b","n":1},{"id":"gone"}]`), t1); err != nil {
 		t.Fatal(err)
@@ -366,7 +366,7 @@ func TestDeleteMissing(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
-			db, _ := openTest(t)
+			db, _ := openStore(t)
 			// 10 live Contacts c0..c9 and 10 live Companies o0..o9, plus 5 deleted
 			// Contacts that count for nothing.
 			for model, prefix := range map[string]string{"Contact": "c", "Company": "o"} {
@@ -491,7 +491,7 @@ func BenchmarkSaveRecords(b *testing.B) {
 	ctx := context.Background()
 	s := Scope{"fakecrm", "acme", "Contact"}
 	b.Run("new", func(b *testing.B) {
-		db, _ := openTest(b)
+		db, _ := openStore(b)
 		// Batches prepared outside the timer: this measures the store, not parsing.
 		batches := make([][]records.Item, 0, 64)
 		for i := range cap(batches) {
@@ -517,7 +517,7 @@ func BenchmarkSaveRecords(b *testing.B) {
 		b.ReportMetric(float64(n*batch)/b.Elapsed().Seconds(), "records/s")
 	})
 	b.Run("unchanged", func(b *testing.B) {
-		db, _ := openTest(b)
+		db, _ := openStore(b)
 		var batches [][]records.Item
 		for i := range 10 {
 			items := benchBatch(b, i*batch, batch, 0)
@@ -539,7 +539,7 @@ func BenchmarkSaveRecords(b *testing.B) {
 		b.ReportMetric(float64(n*batch)/b.Elapsed().Seconds(), "records/s")
 	})
 	b.Run("updated", func(b *testing.B) {
-		db, _ := openTest(b)
+		db, _ := openStore(b)
 		versions := [2][][]records.Item{}
 		for v := range 2 {
 			for i := range 10 {
@@ -569,7 +569,7 @@ func BenchmarkSaveRecords(b *testing.B) {
 func BenchmarkReadRecords(b *testing.B) {
 	const total, page = 10_000, 100
 	ctx := context.Background()
-	db, _ := openTest(b)
+	db, _ := openStore(b)
 	s := Scope{"fakecrm", "acme", "Contact"}
 	for i := 0; i < total; i += 1000 {
 		if _, err := db.SaveRecords(ctx, s, benchBatch(b, i, 1000, 0), time.Now()); err != nil {
@@ -595,7 +595,7 @@ func BenchmarkReadRecords(b *testing.B) {
 // every record lands once, and cursors stay unique and increasing.
 func TestConcurrentSaves(t *testing.T) {
 	ctx := context.Background()
-	db, _ := openTest(t)
+	db, _ := openStore(t)
 	s := Scope{"fakecrm", "acme", "Contact"}
 	const writers, batches, perBatch = 4, 10, 20
 	var wg sync.WaitGroup

@@ -15,6 +15,9 @@ func TestPruneRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	if _, _, err := db.PutConnection(ctx, Connection{Integration: "crm", ID: "acme"}); err != nil {
+		t.Fatal(err)
+	}
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	put := func(id, sync, status string, age int) {
 		t.Helper()

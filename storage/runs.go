@@ -46,39 +46,42 @@ func (db *DB) PutRun(ctx context.Context, r Run) error {
 	if err := requireIDs("put run: id, integration, connection and sync", r.ID, r.Integration, r.Connection, r.Sync); err != nil {
 		return err
 	}
+	err := db.update(ctx, func(tx *bolt.Tx) error { return putRun(tx, r) })
+	if err != nil {
+		return fmt.Errorf("put run %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+// putRun is PutRun inside tx, for callers that store more with the run (FinishRun).
+func putRun(tx *bolt.Tx, r Run) error {
 	r.StartedAt = utc(r.StartedAt)
 	if r.EndedAt != nil {
 		t := utc(*r.EndedAt)
 		r.EndedAt = &t
 	}
-	err := db.update(ctx, func(tx *bolt.Tx) error {
-		runs, index := tx.Bucket(bucketRuns), tx.Bucket(bucketRunStatus)
-		if old := runs.Get([]byte(r.ID)); old != nil {
-			var prev struct{ Status string }
-			if err := json.Unmarshal(old, &prev); err != nil {
-				return fmt.Errorf("stored run: %w", err)
-			}
-			if err := index.Delete(statusKey(prev.Status, r.ID)); err != nil {
-				return err
-			}
+	runs, index := tx.Bucket(bucketRuns), tx.Bucket(bucketRunStatus)
+	if old := runs.Get([]byte(r.ID)); old != nil {
+		var prev struct{ Status string }
+		if err := json.Unmarshal(old, &prev); err != nil {
+			return fmt.Errorf("stored run: %w", err)
 		}
-		if err := putJSON(runs, []byte(r.ID), r); err != nil {
+		if err := index.Delete(statusKey(prev.Status, r.ID)); err != nil {
 			return err
 		}
-		if err := index.Put(statusKey(r.Status, r.ID), nil); err != nil {
-			return err
-		}
-		return updateSyncState(tx, r.Integration, r.Connection, r.Sync, func(st *SyncState) {
-			st.LastRunID = r.ID
-			if r.Status == StatusSucceeded {
-				st.LastSuccessAt = r.StartedAt
-			}
-		})
-	})
-	if err != nil {
-		return fmt.Errorf("put run %s: %w", r.ID, err)
 	}
-	return nil
+	if err := putJSON(runs, []byte(r.ID), r); err != nil {
+		return err
+	}
+	if err := index.Put(statusKey(r.Status, r.ID), nil); err != nil {
+		return err
+	}
+	return updateSyncState(tx, r.Integration, r.Connection, r.Sync, func(st *SyncState) {
+		st.LastRunID = r.ID
+		if r.Status == StatusSucceeded {
+			st.LastSuccessAt = r.StartedAt
+		}
+	})
 }
 
 // Run returns one run.

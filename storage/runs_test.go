@@ -16,7 +16,7 @@ func runID(i int) string { return fmt.Sprintf("0193a000-0000-7000-8000-%012d", i
 
 func TestRuns(t *testing.T) {
 	ctx := context.Background()
-	db, _ := openTest(t)
+	db, _ := openStore(t)
 	base := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
 	// Put out of order: order comes from the ids.
 	specs := []struct {
@@ -118,7 +118,7 @@ func runIDs(is []int) string {
 
 func TestPutRunUpdatesSyncState(t *testing.T) {
 	ctx := context.Background()
-	db, _ := openTest(t)
+	db, _ := openStore(t)
 	start1 := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
 	start2 := start1.Add(time.Hour)
 	steps := []struct {
@@ -158,7 +158,7 @@ func TestPutRunUpdatesSyncState(t *testing.T) {
 
 func TestRunLog(t *testing.T) {
 	ctx := context.Background()
-	db, _ := openTest(t)
+	db, _ := openStore(t)
 	if err := db.PutRun(ctx, Run{ID: runID(1), Integration: "fakecrm", Connection: "acme", Sync: "contacts", Status: StatusRunning}); err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package syncs
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -13,6 +14,13 @@ import (
 // shows a long run's progress without a store write per line.
 const flushEvery = 200
 
+// Bounds on one run's log, so a chatty or hostile plugin cannot fill the disk: past either,
+// the log says it was truncated and keeps nothing more.
+const (
+	MaxLogEntries = 10_000
+	MaxLogBytes   = 16 << 20
+)
+
 // runLog buffers a run's log entries. The guest's host calls arrive one at a time, so it needs
 // no lock.
 type runLog struct {
@@ -20,6 +28,8 @@ type runLog struct {
 	runID   string
 	logger  *slog.Logger
 	entries []storage.LogEntry
+	// count and size are what the run has logged so far.
+	count, size int
 }
 
 func newRunLog(store Store, runID string, logger *slog.Logger) *runLog {
@@ -49,6 +59,18 @@ func (l *runLog) output(stream string, b []byte) {
 }
 
 func (l *runLog) append(e storage.LogEntry) {
+	if l.count >= MaxLogEntries || l.size >= MaxLogBytes {
+		return
+	}
+	l.count++
+	l.size += len(e.Message) + 64
+	if e.HTTP != nil {
+		l.size += len(e.HTTP.URL) + len(e.HTTP.Error)
+	}
+	if l.count == MaxLogEntries || l.size >= MaxLogBytes {
+		e = storage.LogEntry{Time: e.Time, Level: "warn",
+			Message: fmt.Sprintf("log truncated: a run keeps at most %d entries and %d bytes of log", MaxLogEntries, MaxLogBytes)}
+	}
 	l.entries = append(l.entries, e)
 	if len(l.entries) >= flushEvery {
 		l.flush(context.Background())

@@ -14,6 +14,7 @@ import (
 	"github.com/ferrysync/ferry/records"
 	"github.com/ferrysync/ferry/runtime"
 	"github.com/ferrysync/ferry/storage"
+	"github.com/ferrysync/ferry/webhooks"
 )
 
 // execute runs p and stores how it ended. Storing is done with a context of its own, so a run
@@ -27,7 +28,8 @@ func (r *Runner) execute(p *pending) {
 	if err := r.cfg.Store.PutRun(store, run); err != nil {
 		r.cfg.Logger.Error("start run", "run", run.ID, "err", err)
 	}
-	err := r.sync(r.ctx, &run, p.force, log)
+	var hooks hookInfo
+	err := r.sync(r.ctx, &run, p.force, log, &hooks)
 	ended := time.Now().UTC()
 	run.EndedAt = &ended
 	switch {
@@ -43,15 +45,45 @@ func (r *Runner) execute(p *pending) {
 	}
 	log.add("info", fmt.Sprintf("run %s in %s", run.Status, ended.Sub(run.StartedAt).Round(time.Millisecond)))
 	log.flush(store)
-	if err := r.cfg.Store.PutRun(store, run); err != nil {
+	if err := r.finish(store, run, hooks); err != nil {
 		r.cfg.Logger.Error("finish run", "run", run.ID, "err", err)
 	}
 	r.cfg.Logger.Info("run finished", "run", run.ID, "integration", run.Integration, "connection", run.Connection,
 		"sync", run.Sync, "status", run.Status, "error", run.Error)
 }
 
-// sync does the work of one run, filling in run.Version and run.Counts.
-func (r *Runner) sync(ctx context.Context, run *storage.Run, force bool, log *runLog) error {
+// hookInfo is what a run's webhooks need to know of the state before the run.
+type hookInfo struct {
+	syncType   string            // initial, incremental or full
+	cursorFrom map[string]string // per model, the last cursor before the run
+}
+
+// finish stores the finished run and, in the same transaction, the webhook deliveries that
+// tell the app about it (when the app has set a webhook), then wakes the sender.
+func (r *Runner) finish(ctx context.Context, run storage.Run, hooks hookInfo) error {
+	var deliveries []storage.Delivery
+	if hooks.syncType == "" { // the run failed before it knew
+		hooks.syncType = webhooks.SyncIncremental
+	}
+	if _, err := r.cfg.Store.WebhookConfig(ctx); err == nil {
+		events := webhooks.Events(run, hooks.syncType, hooks.cursorFrom)
+		if deliveries, err = webhooks.Deliveries(events, time.Now().UTC()); err != nil {
+			return err
+		}
+	} else if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return err
+	}
+	if err := r.cfg.Store.FinishRun(ctx, run, deliveries); err != nil {
+		return err
+	}
+	if len(deliveries) > 0 && r.cfg.Webhooks != nil {
+		r.cfg.Webhooks.Notify()
+	}
+	return nil
+}
+
+// sync does the work of one run, filling in run.Version and run.Counts, and hooks.
+func (r *Runner) sync(ctx context.Context, run *storage.Run, force bool, log *runLog, hooks *hookInfo) error {
 	d, err := r.cfg.Plugins.Active(ctx, run.Integration)
 	if err != nil {
 		return fmt.Errorf("load integration: %w", err)
@@ -73,12 +105,23 @@ func (r *Runner) sync(ctx context.Context, run *storage.Run, force bool, log *ru
 	if err != nil {
 		return fmt.Errorf("load sync state: %w", err)
 	}
-	if run.Full {
+	// A full run must see everything to know what to delete, so it never resumes from a
+	// checkpoint: a full sync's checkpoint lasts one run, and a full resync starts afresh.
+	full := def.Type == plugins.SyncFull || run.Full
+	if full {
 		if err := r.cfg.Store.ClearCheckpoint(ctx, run.Integration, run.Connection, run.Sync); err != nil {
-			return fmt.Errorf("clear checkpoint for the full resync: %w", err)
+			return fmt.Errorf("clear checkpoint for the full run: %w", err)
 		}
 	}
-	full := def.Type == plugins.SyncFull || run.Full
+	hooks.syncType = webhooks.SyncTypeFor(def.Type, run.Full, state.LastSuccessAt.IsZero())
+	hooks.cursorFrom = make(map[string]string, len(def.Models))
+	for _, m := range def.Models {
+		last, err := r.cfg.Store.LastCursor(ctx, storage.Scope{Integration: run.Integration, Connection: run.Connection, Model: m})
+		if err != nil {
+			return fmt.Errorf("read the cursor of %s: %w", m, err)
+		}
+		hooks.cursorFrom[m] = records.FormatCursor(last)
+	}
 	call := &hostfuncs.Call{
 		Integration: run.Integration,
 		Connection:  run.Connection,
@@ -120,7 +163,11 @@ func (r *Runner) sync(ctx context.Context, run *storage.Run, force bool, log *ru
 	if !full {
 		return nil
 	}
-	// Only a run that succeeded gets here: a failed full sync deletes nothing.
+	// Only a run that succeeded gets here: a failed full sync deletes nothing, and neither does
+	// one that had a batch refused, whose records it saw but could not save.
+	if err := call.Refused(); err != nil {
+		return fmt.Errorf("a record batch was refused during this full run, so it deletes nothing: %w", err)
+	}
 	seen := call.Seen()
 	if seen == nil {
 		seen = map[string]map[string]struct{}{}

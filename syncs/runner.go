@@ -48,7 +48,13 @@ type Store interface {
 	RunsWithStatus(ctx context.Context, statuses ...string) ([]storage.Run, error)
 	AppendRunLog(ctx context.Context, runID string, entries []storage.LogEntry) error
 	PruneRuns(ctx context.Context, keep int, before time.Time) (int, error)
+	LastCursor(ctx context.Context, s storage.Scope) (uint64, error)
+	WebhookConfig(ctx context.Context) (storage.WebhookConfig, error)
+	FinishRun(ctx context.Context, r storage.Run, deliveries []storage.Delivery) error
 }
+
+// Notifier is told when deliveries were queued: the webhook sender.
+type Notifier interface{ Notify() }
 
 // Plugins gives deployed plugins.
 type Plugins interface {
@@ -66,6 +72,8 @@ type Config struct {
 	// MaxRuns caps the runs under way at once; runs beyond it wait, in the order they were
 	// triggered. Zero means no cap beyond the worker pool's.
 	MaxRuns int
+	// Webhooks, if set, is notified when a finished run queued webhook deliveries.
+	Webhooks Notifier
 }
 
 // Runner runs syncs. It is safe for concurrent use.
