@@ -22,6 +22,11 @@ const (
 	CodeTooLarge      = "too_large"
 	CodeMethod        = "method_not_allowed"
 	CodeUnavailable   = "unavailable"
+	CodeInvalidInput  = "invalid_input"  // an action's input its schema refuses
+	CodeActionFailed  = "action_failed"  // the plugin returned an error
+	CodePluginCrashed = "plugin_crashed" // the plugin trapped or crashed
+	CodeTimeout       = "timeout"        // the plugin passed its time limit
+	CodeInvalidOutput = "invalid_output" // the action's output its schema refuses
 	CodeInternal      = "internal"
 )
 
@@ -44,6 +49,8 @@ func toError(err error) *Error {
 	var apiErr *Error
 	var httpErr *echo.HTTPError
 	var maxBytes *http.MaxBytesError
+	var inputErr *syncs.InputError
+	var callErr *syncs.CallError
 	switch {
 	case errors.As(err, &apiErr):
 		return apiErr
@@ -67,6 +74,21 @@ func toError(err error) *Error {
 		return &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: err.Error()}
 	case errors.Is(err, plugins.ErrRefused):
 		return &Error{Status: http.StatusBadRequest, Code: CodeInvalidPlugin, Message: err.Error()}
+	case errors.As(err, &inputErr):
+		return &Error{Status: http.StatusBadRequest, Code: CodeInvalidInput, Message: err.Error()}
+	case errors.As(err, &callErr):
+		e := &Error{Status: http.StatusUnprocessableEntity, Code: CodeActionFailed, Message: err.Error()}
+		switch callErr.Reason {
+		case "crash":
+			e.Status, e.Code = http.StatusInternalServerError, CodePluginCrashed
+		case "timeout":
+			e.Status, e.Code = http.StatusGatewayTimeout, CodeTimeout
+		case "output":
+			e.Status, e.Code = http.StatusBadGateway, CodeInvalidOutput
+		}
+		return e
+	case errors.Is(err, syncs.ErrUnknownFunction):
+		return &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: err.Error()}
 	case errors.Is(err, syncs.ErrStopping):
 		return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: err.Error()}
 	case errors.Is(err, connections.ErrInvalid):

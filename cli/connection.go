@@ -20,6 +20,8 @@ func newConnectionCmd(g *globals) *cobra.Command {
 		creds    []string
 		metadata string
 		baseURL  string
+		// webhookSecret checks the provider's webhook signatures.
+		webhookSecret string
 	)
 	put := &cobra.Command{
 		Use:   "put INTEGRATION CONNECTION",
@@ -47,6 +49,9 @@ func newConnectionCmd(g *globals) *cobra.Command {
 			if cmd.Flags().Changed("base-url") {
 				req["base_url"] = baseURL
 			}
+			if cmd.Flags().Changed("webhook-secret") {
+				req["webhook_secret"] = webhookSecret
+			}
 			c, err := g.client()
 			if err != nil {
 				return err
@@ -61,6 +66,7 @@ func newConnectionCmd(g *globals) *cobra.Command {
 	put.Flags().StringArrayVar(&creds, "cred", nil, "credential name=value (repeatable): token for bearer, value for header and query, username and password for basic")
 	put.Flags().StringVar(&metadata, "metadata", "", "metadata, a JSON object")
 	put.Flags().StringVar(&baseURL, "base-url", "", "this connection's own base URL")
+	put.Flags().StringVar(&webhookSecret, "webhook-secret", "", "the secret the provider signs its webhooks to this connection with (\"\" removes it)")
 
 	cmd.AddCommand(put,
 		&cobra.Command{

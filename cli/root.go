@@ -79,6 +79,8 @@ func newRoot(g *globals) *cobra.Command {
 		newRecordsCmd(g),
 		newRunsCmd(g),
 		newLogsCmd(g),
+		newActionCmd(g),
+		newLinksCmd(g),
 		newWebhookCmd(g),
 	)
 	return root

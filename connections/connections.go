@@ -67,6 +67,9 @@ type Put struct {
 	Credentials map[string]string `json:"credentials"`
 	Metadata    json.RawMessage   `json:"metadata"`
 	BaseURL     *string           `json:"base_url"`
+	// WebhookSecret checks the signatures of the provider's webhooks for this connection;
+	// "" removes it.
+	WebhookSecret *string `json:"webhook_secret"`
 }
 
 // Put creates or updates connection id of integration, checking the credentials against the
@@ -102,6 +105,14 @@ func (s *Service) Put(ctx context.Context, integration, id string, p Put) (stora
 		}
 		c.Metadata = md
 	}
+	if p.WebhookSecret != nil {
+		c.WebhookSecret = nil
+		if *p.WebhookSecret != "" {
+			if c.WebhookSecret, err = s.sealer.Seal([]byte(*p.WebhookSecret)); err != nil {
+				return storage.Connection{}, false, fmt.Errorf("seal webhook secret: %w", err)
+			}
+		}
+	}
 	if p.BaseURL != nil {
 		if *p.BaseURL != "" {
 			if err := checkBaseURL(*p.BaseURL); err != nil {
@@ -127,6 +138,19 @@ func (s *Service) Credentials(c storage.Connection) (map[string]string, error) {
 		return nil, fmt.Errorf("credentials of %s/%s: %w", c.Integration, c.ID, err)
 	}
 	return creds, nil
+}
+
+// WebhookSecret returns a connection's webhook secret in the clear, nil if it has none, for
+// checking the provider's signatures only.
+func (s *Service) WebhookSecret(c storage.Connection) ([]byte, error) {
+	if len(c.WebhookSecret) == 0 {
+		return nil, nil
+	}
+	secret, err := s.sealer.Open(c.WebhookSecret)
+	if err != nil {
+		return nil, fmt.Errorf("webhook secret of %s/%s: %w", c.Integration, c.ID, err)
+	}
+	return secret, nil
 }
 
 // CheckCredentials checks that creds are exactly what auth type authType takes.

@@ -25,14 +25,18 @@ const (
 // Store is what host functions need from the records store. storage.DB implements it; a
 // PostgreSQL backend will too.
 type Store interface {
-	SaveRecords(ctx context.Context, s storage.Scope, items []records.Item, now time.Time) (records.Counts, error)
-	UpdateRecords(ctx context.Context, s storage.Scope, patches []records.Item, now time.Time) (records.Counts, error)
+	SaveRecords(ctx context.Context, s storage.Scope, items []records.Item, now time.Time, opts ...storage.WriteOption) (records.Counts, error)
+	UpdateRecords(ctx context.Context, s storage.Scope, patches []records.Item, now time.Time, opts ...storage.WriteOption) (records.Counts, error)
 	DeleteRecords(ctx context.Context, s storage.Scope, ids []string, now time.Time) (records.Counts, error)
 	GetRecords(ctx context.Context, s storage.Scope, ids []string) ([]records.Record, error)
 	Checkpoint(ctx context.Context, integration, connection, sync string) (json.RawMessage, error)
 	SaveCheckpoint(ctx context.Context, integration, connection, sync string, cp json.RawMessage) error
 	ClearCheckpoint(ctx context.Context, integration, connection, sync string) error
 	SetMetadata(ctx context.Context, integration, connection string, md json.RawMessage) error
+	PutLink(ctx context.Context, s storage.Scope, l storage.Link) error
+	LinkByApp(ctx context.Context, s storage.Scope, appID string) (storage.Link, error)
+	LinkByExternal(ctx context.Context, s storage.Scope, externalID string) (storage.Link, error)
+	DeleteLink(ctx context.Context, s storage.Scope, appID string) error
 }
 
 // Fetcher performs a plugin's HTTP request on its connection's behalf. The runner binds it to
@@ -59,11 +63,20 @@ type Call struct {
 	LastSuccess time.Time
 	// TrackSeen makes the call remember every id it saves, for a full sync's deletions.
 	TrackSeen bool
+	// External marks the records the call writes as an action's or a webhook handler's.
+	External bool
+	// KeepExternalSince, when set (a sync run's start), keeps the records an action or a
+	// webhook handler wrote since then from being overwritten by the call's older copies.
+	KeepExternalSince time.Time
 
 	Store Store
 	HTTP  Fetcher
 	// Log receives the plugin's log lines; nil drops them.
 	Log func(level, message string)
+	// Validate checks a record against its model's schema; nil checks nothing.
+	Validate func(model string, record []byte) error
+	// TriggerSync asks for a sync of the connection to run; nil refuses trigger_sync.
+	TriggerSync func(ctx context.Context, sync string) error
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 
@@ -128,6 +141,14 @@ func (c *Call) Dispatch(ctx context.Context, op Op, arg []byte) ([]byte, error) 
 		err = c.setOutput(arg)
 	case OpFail:
 		c.failure = truncate(string(arg), MaxOutputSize)
+	case OpLinksGet:
+		res, err = c.getLink(ctx, arg)
+	case OpLinksPut:
+		err = c.putLink(ctx, arg)
+	case OpLinksDelete:
+		err = c.deleteLink(ctx, arg)
+	case OpTriggerSync:
+		err = c.triggerSync(ctx, arg)
 	default:
 		err = fmt.Errorf("unknown host function %d", op)
 	}
@@ -164,6 +185,18 @@ func (c *Call) refuse(err error) error {
 		c.refused = err
 	}
 	return err
+}
+
+// writeOptions are the storage options of the call's record writes.
+func (c *Call) writeOptions() []storage.WriteOption {
+	var opts []storage.WriteOption
+	if c.External {
+		opts = append(opts, storage.External())
+	}
+	if !c.KeepExternalSince.IsZero() {
+		opts = append(opts, storage.KeepExternalSince(c.KeepExternalSince))
+	}
+	return opts
 }
 
 func (c *Call) now() time.Time {

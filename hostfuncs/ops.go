@@ -21,6 +21,10 @@ const (
 	OpLastSyncTime
 	OpOutput
 	OpFail
+	OpLinksGet
+	OpLinksPut
+	OpLinksDelete
+	OpTriggerSync
 	opEnd // one past the last valid Op
 )
 
@@ -40,6 +44,10 @@ var opNames = [...]string{
 	OpLastSyncTime:    "last_sync_time",
 	OpOutput:          "output",
 	OpFail:            "fail",
+	OpLinksGet:        "links_get",
+	OpLinksPut:        "links_put",
+	OpLinksDelete:     "links_delete",
+	OpTriggerSync:     "trigger_sync",
 }
 
 // String returns the import name of op, as a guest sees it.

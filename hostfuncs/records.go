@@ -36,7 +36,14 @@ func (c *Call) saveRecords(ctx context.Context, arg []byte) ([]byte, error) {
 	if err != nil {
 		return nil, c.refuse(fmt.Errorf("%s batch refused, nothing saved: %w", scope.Model, err))
 	}
-	counts, err := c.Store.SaveRecords(ctx, scope, items, c.now())
+	if c.Validate != nil {
+		for i, it := range items {
+			if err := c.Validate(scope.Model, it.Data); err != nil {
+				return nil, c.refuse(fmt.Errorf("%s batch refused, nothing saved: record %d (id %q) does not match the model's schema: %w", scope.Model, i, it.ID, err))
+			}
+		}
+	}
+	counts, err := c.Store.SaveRecords(ctx, scope, items, c.now(), c.writeOptions()...)
 	if err != nil {
 		return nil, c.storeErr(fmt.Errorf("save %s batch of %d: %w", scope.Model, len(items), err))
 	}
@@ -60,7 +67,7 @@ func (c *Call) updateRecords(ctx context.Context, arg []byte) ([]byte, error) {
 	if err != nil {
 		return nil, c.refuse(fmt.Errorf("%s batch refused, nothing updated: %w", scope.Model, err))
 	}
-	counts, err := c.Store.UpdateRecords(ctx, scope, patches, c.now())
+	counts, err := c.Store.UpdateRecords(ctx, scope, patches, c.now(), c.writeOptions()...)
 	if err != nil {
 		// An unknown id is the plugin's mistake, not a store failure, but both leave the
 		// store unchanged; only the latter is fatal.

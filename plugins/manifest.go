@@ -105,6 +105,18 @@ type Sync struct {
 	// the guard off. Defaults to 0.5; ignored by incremental syncs. See
 	// DeleteShare.
 	DeleteThreshold *float64 `yaml:"delete_threshold" json:"delete_threshold"`
+	// KeepNewerWrites keeps a run from overwriting (or, for a full sync, deleting) a record an
+	// action or an inbound webhook wrote after the run started: the run's copy is older.
+	// Defaults to true when the manifest has a webhook handler; see KeepsNewerWrites.
+	KeepNewerWrites *bool `yaml:"keep_newer_writes" json:"keep_newer_writes,omitempty"`
+}
+
+// KeepsNewerWrites tells whether runs of s leave alone newer writes of actions and webhooks.
+func (m *Manifest) KeepsNewerWrites(s Sync) bool {
+	if s.KeepNewerWrites != nil {
+		return *s.KeepNewerWrites
+	}
+	return m.Webhook != nil
 }
 
 // Action is one action function, called on demand with a JSON input.

@@ -36,6 +36,8 @@ type Deployed struct {
 	// ModulePath is the module's file; its name is its SHA-256, so it never changes.
 	ModulePath string
 	ABI        ABI
+	// Schemas are the manifest's JSON Schemas, compiled.
+	Schemas *Schemas
 }
 
 // Registry keeps deployed plugins: versions in the store, modules as content-addressed files
@@ -92,6 +94,10 @@ func (r *Registry) Deploy(ctx context.Context, manifest, wasm []byte) (Deployed,
 	if err != nil {
 		return Deployed{}, fmt.Errorf("%w: ferry.yaml:\n%w", ErrRefused, err)
 	}
+	schemas, err := compileSchemas(m)
+	if err != nil {
+		return Deployed{}, fmt.Errorf("%w: ferry.yaml:\n%w", ErrRefused, err)
+	}
 	abi, err := CheckModule(ctx, r.rt, wasm, m)
 	if err != nil {
 		return Deployed{}, fmt.Errorf("%w: %s: %w", ErrRefused, m.Wasm, err)
@@ -113,7 +119,7 @@ func (r *Registry) Deploy(ctx context.Context, manifest, wasm []byte) (Deployed,
 	if err != nil {
 		return Deployed{}, fmt.Errorf("store version of %s: %w", m.Integration, err)
 	}
-	d := Deployed{Version: v, Manifest: m, ModulePath: path, ABI: abi}
+	d := Deployed{Version: v, Manifest: m, ModulePath: path, ABI: abi, Schemas: schemas}
 	r.remember(d)
 	return d, nil
 }
@@ -169,7 +175,11 @@ func (r *Registry) load(ctx context.Context, v storage.Version) (Deployed, error
 	if err != nil {
 		return Deployed{}, fmt.Errorf("%s version %d: %w", v.Integration, v.Version, err)
 	}
-	d = Deployed{Version: v, Manifest: m, ModulePath: path, ABI: abi}
+	schemas, err := compileSchemas(m)
+	if err != nil {
+		return Deployed{}, fmt.Errorf("%s version %d: %w", v.Integration, v.Version, err)
+	}
+	d = Deployed{Version: v, Manifest: m, ModulePath: path, ABI: abi, Schemas: schemas}
 	r.remember(d)
 	return d, nil
 }

@@ -13,20 +13,24 @@ import (
 
 // Connection is one customer's account at the provider of an integration.
 type Connection struct {
-	Integration string          `json:"integration"`
-	ID          string          `json:"connection"`
-	Credentials []byte          `json:"-"` // sealed (encrypted) by the caller; opaque here
-	Metadata    json.RawMessage `json:"metadata"`
-	BaseURL     string          `json:"base_url,omitempty"`
-	CreatedAt   time.Time       `json:"created_at"`
-	UpdatedAt   time.Time       `json:"updated_at"`
+	Integration string `json:"integration"`
+	ID          string `json:"connection"`
+	Credentials []byte `json:"-"` // sealed (encrypted) by the caller; opaque here
+	// WebhookSecret, sealed like the credentials, checks the signatures of the provider's
+	// webhooks for this connection.
+	WebhookSecret []byte          `json:"-"`
+	Metadata      json.RawMessage `json:"metadata"`
+	BaseURL       string          `json:"base_url,omitempty"`
+	CreatedAt     time.Time       `json:"created_at"`
+	UpdatedAt     time.Time       `json:"updated_at"`
 }
 
 // storedConnection is Connection as kept on disk, sealed credentials included. The store
 // never sees credentials in the clear: it keeps the bytes the caller sealed.
 type storedConnection struct {
 	Connection
-	Credentials []byte `json:"credentials"`
+	Credentials   []byte `json:"credentials"`
+	WebhookSecret []byte `json:"webhook_secret,omitempty"`
 }
 
 // PutConnection creates or replaces a connection. Credentials are stored exactly as given
@@ -59,7 +63,7 @@ func (db *DB) PutConnection(ctx context.Context, c Connection) (stored Connectio
 		if err != nil {
 			return err
 		}
-		return putJSON(b, []byte(c.ID), storedConnection{Connection: c, Credentials: c.Credentials})
+		return putJSON(b, []byte(c.ID), storedConnection{Connection: c, Credentials: c.Credentials, WebhookSecret: c.WebhookSecret})
 	})
 	if err != nil {
 		return Connection{}, false, fmt.Errorf("put connection %s/%s: %w", c.Integration, c.ID, err)
@@ -89,7 +93,7 @@ func (db *DB) Connections(ctx context.Context, integration string) ([]Connection
 				if err := json.Unmarshal(v, &sc); err != nil {
 					return fmt.Errorf("connection %s: %w", k, err)
 				}
-				sc.Connection.Credentials = sc.Credentials
+				sc.Connection.Credentials, sc.Connection.WebhookSecret = sc.Credentials, sc.WebhookSecret
 				out = append(out, sc.Connection)
 				return nil
 			})
@@ -116,7 +120,7 @@ func (db *DB) DeleteConnection(ctx context.Context, integration, id string) erro
 		if err := nested(tx, bucketConnections, integration).Delete([]byte(id)); err != nil {
 			return err
 		}
-		for _, top := range [][]byte{bucketRecords, bucketCheckpoints, bucketSyncStates} {
+		for _, top := range [][]byte{bucketRecords, bucketCheckpoints, bucketSyncStates, bucketLinks} {
 			if err := deleteNested(tx, top, integration, id); err != nil {
 				return err
 			}
@@ -142,7 +146,7 @@ func (db *DB) SetMetadata(ctx context.Context, integration, id string, md json.R
 		}
 		c.Metadata = md
 		c.UpdatedAt = utc(time.Now())
-		return putJSON(nested(tx, bucketConnections, integration), []byte(id), storedConnection{Connection: c, Credentials: c.Credentials})
+		return putJSON(nested(tx, bucketConnections, integration), []byte(id), storedConnection{Connection: c, Credentials: c.Credentials, WebhookSecret: c.WebhookSecret})
 	})
 }
 
@@ -155,7 +159,7 @@ func getConnection(tx *bolt.Tx, integration, id string) (Connection, error) {
 	if !ok || id == "" {
 		return Connection{}, fmt.Errorf("connection %s/%s: %w", integration, id, ErrNotFound)
 	}
-	sc.Connection.Credentials = sc.Credentials
+	sc.Connection.Credentials, sc.Connection.WebhookSecret = sc.Credentials, sc.WebhookSecret
 	return sc.Connection, nil
 }
 

@@ -32,6 +32,7 @@ var (
 	bucketDeliveryStatus = []byte("delivery_status")
 	bucketDeliveryDue    = []byte("delivery_due")
 	bucketWebhook        = []byte("webhook")
+	bucketLinks          = []byte("links")
 
 	keySchema = []byte("schema")
 )
@@ -39,7 +40,7 @@ var (
 var topBuckets = [][]byte{
 	bucketMeta, bucketIntegrations, bucketVersions, bucketConnections, bucketRecords,
 	bucketCheckpoints, bucketSyncStates, bucketRuns, bucketRunStatus, bucketRunLogs,
-	bucketDeliveries, bucketDeliveryStatus, bucketDeliveryDue, bucketWebhook,
+	bucketDeliveries, bucketDeliveryStatus, bucketDeliveryDue, bucketWebhook, bucketLinks,
 }
 
 // DB is Ferry's store. It is safe for concurrent use; bbolt serialises writers and lets

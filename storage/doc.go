@@ -29,6 +29,12 @@
 //	  <integration id>
 //	    <connection id>
 //	      <sync> → SyncState (JSON)
+//	"links"
+//	  <integration id>
+//	    <connection id>
+//	      <model>
+//	        "app" <app id> → Link (JSON)
+//	        "ext" <external id> → app id
 //	"runs"          <run id> → Run (JSON)
 //	"run_status"    <status> 0x00 <run id> → empty: index for RunsWithStatus
 //	"run_logs"

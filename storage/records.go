@@ -48,6 +48,9 @@ const (
 	codeAdded   = 1
 	codeUpdated = 2
 	codeDeleted = 3
+	// flagExternal, or'ed into the stored action byte, marks a record last written by an
+	// action or an inbound webhook rather than by a sync.
+	flagExternal = 0x80
 )
 
 var actionCodes = map[records.Action]byte{records.Added: codeAdded, records.Updated: codeUpdated, records.Deleted: codeDeleted}
@@ -60,11 +63,13 @@ type record struct {
 	hash                           [32]byte
 	firstSeen, modified, deletedAt int64 // Unix nanoseconds
 	action                         byte
+	external                       bool // last written by an action or a webhook handler
 	data                           []byte
 }
 
 func decodeRecord(id, v []byte) (record, error) {
-	if len(v) < headerSize || v[0] != recordFormat || v[offAction] < codeAdded || v[offAction] > codeDeleted {
+	action := v[offAction] &^ flagExternal
+	if len(v) < headerSize || v[0] != recordFormat || action < codeAdded || action > codeDeleted {
 		return record{}, fmt.Errorf("record %q: corrupt stored value", id)
 	}
 	r := record{
@@ -72,7 +77,8 @@ func decodeRecord(id, v []byte) (record, error) {
 		firstSeen: int64(binary.BigEndian.Uint64(v[offFirstSeen:])),
 		modified:  int64(binary.BigEndian.Uint64(v[offModified:])),
 		deletedAt: int64(binary.BigEndian.Uint64(v[offDeleted:])),
-		action:    v[offAction],
+		action:    action,
+		external:  v[offAction]&flagExternal != 0,
 		data:      v[headerSize:],
 	}
 	copy(r.hash[:], v[offHash:])
@@ -87,6 +93,9 @@ func (r *record) encode(v []byte) {
 	binary.BigEndian.PutUint64(v[offModified:], uint64(r.modified))
 	binary.BigEndian.PutUint64(v[offDeleted:], uint64(r.deletedAt))
 	v[offAction] = r.action
+	if r.external {
+		v[offAction] |= flagExternal
+	}
 	copy(v[headerSize:], r.data)
 }
 
@@ -205,9 +214,11 @@ func nanos(t time.Time) int64 {
 //     cursor stays);
 //   - a deleted id is added again, with deleted_at cleared (first_seen_at stays).
 //
-// Items are applied in order; give each id once (ParseBatch does).
-func (db *DB) SaveRecords(ctx context.Context, s Scope, items []records.Item, now time.Time) (records.Counts, error) {
+// Items are applied in order; give each id once (ParseBatch does). Options mark the writes as
+// an action's or a webhook handler's (External), or keep newer such writes (KeepExternalSince).
+func (db *DB) SaveRecords(ctx context.Context, s Scope, items []records.Item, now time.Time, opts ...WriteOption) (records.Counts, error) {
 	var counts records.Counts
+	o := writeOptions(opts)
 	if err := s.validate(); err != nil || len(items) == 0 {
 		return counts, err
 	}
@@ -224,7 +235,7 @@ func (db *DB) SaveRecords(ctx context.Context, s Scope, items []records.Item, no
 			id := []byte(it.ID)
 			old := m.ids.Get(id)
 			if old == nil {
-				r := record{hash: it.Hash, firstSeen: ts, modified: ts, action: codeAdded, data: it.Data}
+				r := record{hash: it.Hash, firstSeen: ts, modified: ts, action: codeAdded, external: o.external, data: it.Data}
 				if err := m.write(id, &r, 0); err != nil {
 					return err
 				}
@@ -235,8 +246,11 @@ func (db *DB) SaveRecords(ctx context.Context, s Scope, items []records.Item, no
 			if err != nil {
 				return err
 			}
-			r := record{hash: it.Hash, firstSeen: prev.firstSeen, modified: ts, action: codeUpdated, data: it.Data}
+			r := record{hash: it.Hash, firstSeen: prev.firstSeen, modified: ts, action: codeUpdated, external: o.external, data: it.Data}
 			switch {
+			case o.keeps(&prev):
+				counts.Unchanged++
+				continue
 			case prev.action == codeDeleted:
 				r.action = codeAdded
 				counts.Added++
@@ -263,7 +277,8 @@ func (db *DB) SaveRecords(ctx context.Context, s Scope, items []records.Item, no
 // A merge that changes the content (by canonical hash) updates the record; one that changes
 // nothing counts as unchanged and writes nothing. An unknown or deleted id fails the whole
 // batch with an error naming it (wrapping ErrNotFound) and nothing is written.
-func (db *DB) UpdateRecords(ctx context.Context, s Scope, patches []records.Item, now time.Time) (records.Counts, error) {
+func (db *DB) UpdateRecords(ctx context.Context, s Scope, patches []records.Item, now time.Time, opts ...WriteOption) (records.Counts, error) {
+	o := writeOptions(opts)
 	var counts records.Counts
 	if err := s.validate(); err != nil || len(patches) == 0 {
 		return counts, err
@@ -305,7 +320,11 @@ func (db *DB) UpdateRecords(ctx context.Context, s Scope, patches []records.Item
 				counts.Unchanged++
 				continue
 			}
-			r := record{hash: hash, firstSeen: prev.firstSeen, modified: ts, action: codeUpdated, data: merged}
+			if o.keeps(&prev) {
+				counts.Unchanged++
+				continue
+			}
+			r := record{hash: hash, firstSeen: prev.firstSeen, modified: ts, action: codeUpdated, external: o.external, data: merged}
 			if err := m.write(id, &r, prev.cursor); err != nil {
 				return err
 			}
@@ -531,19 +550,21 @@ func (db *DB) CountRecords(ctx context.Context, s Scope) (live, deleted int, err
 
 // count counts live and deleted records, calling live (if not nil) with the id of each live
 // record.
-func (m *model) count(live func(id []byte)) (nLive, nDeleted int, err error) {
+func (m *model) count(live func(id, v []byte) error) (nLive, nDeleted int, err error) {
 	c := m.ids.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
 		if len(v) < headerSize {
 			return 0, 0, fmt.Errorf("record %q: corrupt stored value", k)
 		}
-		if v[offAction] == codeDeleted {
+		if v[offAction]&^flagExternal == codeDeleted {
 			nDeleted++
 			continue
 		}
 		nLive++
 		if live != nil {
-			live(k)
+			if err := live(k, v); err != nil {
+				return 0, 0, err
+			}
 		}
 	}
 	return nLive, nDeleted, nil
@@ -574,7 +595,11 @@ func percent(share float64) string {
 // deletes nothing and returns a *MassDeleteError, so a provider glitch that returns an empty
 // list cannot wipe the cache. All in one transaction. It returns per-model counts, one per
 // model of seen, with only Deleted set.
-func (db *DB) DeleteMissing(ctx context.Context, integration, connection string, seen map[string]map[string]struct{}, maxShare float64, now time.Time) (map[string]records.Counts, error) {
+//
+// With KeepExternalSince, records an action or a webhook handler wrote since then are kept:
+// the run could not have seen them.
+func (db *DB) DeleteMissing(ctx context.Context, integration, connection string, seen map[string]map[string]struct{}, maxShare float64, now time.Time, opts ...WriteOption) (map[string]records.Counts, error) {
+	o := writeOptions(opts)
 	if err := requireIDs("delete missing: integration and connection", integration, connection); err != nil {
 		return nil, err
 	}
@@ -603,10 +628,16 @@ func (db *DB) DeleteMissing(ctx context.Context, integration, connection string,
 			}
 			keep := seen[name]
 			var ids [][]byte
-			n, _, err := m.count(func(id []byte) {
-				if _, ok := keep[string(id)]; !ok {
-					ids = append(ids, bytes.Clone(id))
+			n, _, err := m.count(func(id, v []byte) error {
+				if _, ok := keep[string(id)]; ok {
+					return nil
 				}
+				r, err := decodeRecord(id, v)
+				if err != nil || o.keeps(&r) {
+					return err
+				}
+				ids = append(ids, bytes.Clone(id))
+				return nil
 			})
 			if err != nil {
 				return err
@@ -635,6 +666,38 @@ func (db *DB) DeleteMissing(ctx context.Context, integration, connection string,
 		return nil, fmt.Errorf("delete missing records of %s/%s: %w", integration, connection, err)
 	}
 	return out, nil
+}
+
+// WriteOption qualifies a write of records.
+type WriteOption func(*writeOpts)
+
+type writeOpts struct {
+	external          bool
+	keepExternalSince int64 // Unix nanoseconds; 0: keep nothing
+}
+
+// External marks the written records as an action's or an inbound webhook handler's: the
+// provider's newest data, which a sync that started earlier must not overwrite.
+func External() WriteOption { return func(o *writeOpts) { o.external = true } }
+
+// KeepExternalSince makes a sync's write leave alone the records an action or a webhook
+// handler wrote at or after t (typically the sync run's start): the sync's copy is older. Such
+// a record counts as unchanged.
+func KeepExternalSince(t time.Time) WriteOption {
+	return func(o *writeOpts) { o.keepExternalSince = nanos(t) }
+}
+
+func writeOptions(opts []WriteOption) writeOpts {
+	var o writeOpts
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
+}
+
+// keeps reports whether the options protect the stored record prev from this write.
+func (o writeOpts) keeps(prev *record) bool {
+	return o.keepExternalSince != 0 && prev.external && prev.modified >= o.keepExternalSince
 }
 
 // LastCursor returns the cursor of the latest change in s, 0 if it has none: the position an

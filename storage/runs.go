@@ -23,12 +23,28 @@ const (
 	StatusCancelled = "cancelled"
 )
 
-// Run is one execution of one sync for one connection.
+// Kinds of run: what a Run executed.
+const (
+	KindSync    = "sync"
+	KindAction  = "action"
+	KindWebhook = "webhook"
+)
+
+// Run is one execution of one plugin function for one connection: a sync run, an action call
+// or an inbound webhook's handling.
 type Run struct {
-	ID          string                    `json:"id"` // assigned by caller (uuid v7, time-sortable)
-	Integration string                    `json:"integration"`
-	Connection  string                    `json:"connection"`
-	Sync        string                    `json:"sync"`
+	ID          string `json:"id"`   // assigned by caller (uuid v7, time-sortable)
+	Kind        string `json:"kind"` // sync (also when empty), action or webhook
+	Integration string `json:"integration"`
+	Connection  string `json:"connection"`
+	// Sync is the sync's name; for an action, the action's; for a webhook, "webhook".
+	Sync string `json:"sync"`
+	// Input and Output are an action's; Attempts counts the tries of an asynchronous one, of
+	// at most MaxAttempts (0 for a synchronous call).
+	Input       json.RawMessage           `json:"input,omitempty"`
+	Output      json.RawMessage           `json:"output,omitempty"`
+	Attempts    int                       `json:"attempts,omitempty"`
+	MaxAttempts int                       `json:"max_attempts,omitempty"`
 	Version     int                       `json:"version"`
 	Trigger     string                    `json:"trigger"` // schedule | manual | webhook
 	Full        bool                      `json:"full_resync"`
@@ -75,6 +91,9 @@ func putRun(tx *bolt.Tx, r Run) error {
 	}
 	if err := index.Put(statusKey(r.Status, r.ID), nil); err != nil {
 		return err
+	}
+	if r.Kind != "" && r.Kind != KindSync {
+		return nil // an action's or a webhook handler's call has no sync state
 	}
 	return updateSyncState(tx, r.Integration, r.Connection, r.Sync, func(st *SyncState) {
 		st.LastRunID = r.ID

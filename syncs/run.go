@@ -56,6 +56,9 @@ func (r *Runner) execute(p *pending) {
 type hookInfo struct {
 	syncType   string            // initial, incremental or full
 	cursorFrom map[string]string // per model, the last cursor before the run
+	// action makes the run an asynchronous action call's last attempt, whose outcome the
+	// app is told with action.completed or action.failed instead of sync events.
+	action bool
 }
 
 // finish stores the finished run and, in the same transaction, the webhook deliveries that
@@ -67,6 +70,12 @@ func (r *Runner) finish(ctx context.Context, run storage.Run, hooks hookInfo) er
 	}
 	if _, err := r.cfg.Store.WebhookConfig(ctx); err == nil {
 		events := webhooks.Events(run, hooks.syncType, hooks.cursorFrom)
+		switch {
+		case hooks.action:
+			events = []webhooks.Event{webhooks.ActionEvent(run)}
+		case run.Kind == storage.KindAction:
+			events = nil // the app asked for the action's writes: no news to it
+		}
 		if deliveries, err = webhooks.Deliveries(events, time.Now().UTC()); err != nil {
 			return err
 		}
@@ -114,13 +123,8 @@ func (r *Runner) sync(ctx context.Context, run *storage.Run, force bool, log *ru
 		}
 	}
 	hooks.syncType = webhooks.SyncTypeFor(def.Type, run.Full, state.LastSuccessAt.IsZero())
-	hooks.cursorFrom = make(map[string]string, len(def.Models))
-	for _, m := range def.Models {
-		last, err := r.cfg.Store.LastCursor(ctx, storage.Scope{Integration: run.Integration, Connection: run.Connection, Model: m})
-		if err != nil {
-			return fmt.Errorf("read the cursor of %s: %w", m, err)
-		}
-		hooks.cursorFrom[m] = records.FormatCursor(last)
+	if hooks.cursorFrom, err = r.cursors(ctx, run.Integration, run.Connection, def.Models); err != nil {
+		return err
 	}
 	call := &hostfuncs.Call{
 		Integration: run.Integration,
@@ -133,6 +137,12 @@ func (r *Runner) sync(ctx context.Context, run *storage.Run, force bool, log *ru
 		Store:       r.cfg.Store,
 		HTTP:        &fetcher{client: r.cfg.Proxy, target: target, log: log},
 		Log:         log.add,
+		Validate:    d.Schemas.Record,
+	}
+	var keepNewer []storage.WriteOption
+	if d.Manifest.KeepsNewerWrites(def) {
+		call.KeepExternalSince = run.StartedAt
+		keepNewer = append(keepNewer, storage.KeepExternalSince(run.StartedAt))
 	}
 	log.add("info", fmt.Sprintf("run %s of %s/%s sync %s (version %d, %s%s)", run.ID, run.Integration,
 		run.Connection, run.Sync, run.Version, def.Type, map[bool]string{true: ", full resync"}[run.Full]))
@@ -181,7 +191,7 @@ func (r *Runner) sync(ctx context.Context, run *storage.Run, force bool, log *ru
 	if force {
 		share = 1
 	}
-	deleted, err := r.cfg.Store.DeleteMissing(ctx, run.Integration, run.Connection, seen, share, time.Now().UTC())
+	deleted, err := r.cfg.Store.DeleteMissing(ctx, run.Integration, run.Connection, seen, share, time.Now().UTC(), keepNewer...)
 	if err != nil {
 		return fmt.Errorf("delete records the full sync did not see: %w", err)
 	}

@@ -43,7 +43,7 @@ type Store interface {
 	hostfuncs.Store
 	Connection(ctx context.Context, integration, id string) (storage.Connection, error)
 	SyncState(ctx context.Context, integration, connection, sync string) (storage.SyncState, error)
-	DeleteMissing(ctx context.Context, integration, connection string, seen map[string]map[string]struct{}, maxShare float64, now time.Time) (map[string]records.Counts, error)
+	DeleteMissing(ctx context.Context, integration, connection string, seen map[string]map[string]struct{}, maxShare float64, now time.Time, opts ...storage.WriteOption) (map[string]records.Counts, error)
 	PutRun(ctx context.Context, r storage.Run) error
 	RunsWithStatus(ctx context.Context, statuses ...string) ([]storage.Run, error)
 	AppendRunLog(ctx context.Context, runID string, entries []storage.LogEntry) error
@@ -158,7 +158,7 @@ func (r *Runner) Trigger(ctx context.Context, integration, connection, sync stri
 		return storage.Run{}, err
 	}
 	p := &pending{force: opt.Force, run: storage.Run{
-		ID: id.String(), Integration: integration, Connection: connection, Sync: sync,
+		ID: id.String(), Kind: storage.KindSync, Integration: integration, Connection: connection, Sync: sync,
 		Version: d.Version.Version, Trigger: opt.Trigger, Full: opt.Full, Status: StatusQueued,
 		StartedAt: time.Now().UTC(),
 	}}
@@ -275,9 +275,22 @@ func (r *Runner) Recover(ctx context.Context) error {
 	now := time.Now().UTC()
 	rerun := map[laneKey]TriggerOptions{}
 	for _, run := range runs {
-		run.Status, run.Error, run.EndedAt = StatusFailed, "interrupted: the server stopped during the run", &now
+		const interrupted = "interrupted: the server stopped during the run"
+		if run.Kind == storage.KindAction && run.MaxAttempts > 0 && run.Attempts < run.MaxAttempts {
+			// An asynchronous action call goes on with its next attempt.
+			run.Status, run.Error = StatusQueued, interrupted
+			if err := r.cfg.Store.PutRun(ctx, run); err != nil {
+				return fmt.Errorf("requeue action call %s: %w", run.ID, err)
+			}
+			r.retry(run, run.Attempts+1)
+			continue
+		}
+		run.Status, run.Error, run.EndedAt = StatusFailed, interrupted, &now
 		if err := r.cfg.Store.PutRun(ctx, run); err != nil {
 			return fmt.Errorf("mark run %s interrupted: %w", run.ID, err)
+		}
+		if run.Kind != "" && run.Kind != storage.KindSync {
+			continue // a synchronous action's caller or a provider's webhook retries it
 		}
 		r.cfg.Logger.Warn("run interrupted by a server stop; running it again", "run", run.ID,
 			"integration", run.Integration, "connection", run.Connection, "sync", run.Sync)

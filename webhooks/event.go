@@ -18,6 +18,10 @@ const (
 	EventSyncCompleted = "sync.completed"
 	// EventSyncFailed: a run failed.
 	EventSyncFailed = "sync.failed"
+	// EventActionCompleted: an asynchronous action call succeeded.
+	EventActionCompleted = "action.completed"
+	// EventActionFailed: an asynchronous action call failed for good.
+	EventActionFailed = "action.failed"
 )
 
 // Sync types, the body's "sync_type".
@@ -49,15 +53,30 @@ func SyncTypeFor(kind string, fullResync, firstSuccess bool) string {
 // its Changes; a sync.failed event is about the whole run and carries Error instead. Apps
 // written in Go can decode a body into an Event.
 type Event struct {
-	Type        string `json:"type"` // sync.completed | sync.failed
+	Type        string `json:"type"` // sync.completed | sync.failed | action.completed | action.failed
 	Integration string `json:"integration"`
 	Connection  string `json:"connection"`
-	Sync        string `json:"sync"`
-	Model       string `json:"model,omitempty"` // sync.completed only
+	Sync        string `json:"sync,omitempty"`   // sync events
+	Action      string `json:"action,omitempty"` // action events
+	Model       string `json:"model,omitempty"`  // sync.completed only
 	RunID       string `json:"run_id"`
-	SyncType    string `json:"sync_type"` // initial | incremental | full
-	*Changes           // sync.completed only; nil (left out of the JSON) for sync.failed
-	Error       string `json:"error,omitempty"` // sync.failed only
+	SyncType    string `json:"sync_type,omitempty"` // initial | incremental | full
+	*Changes           // sync.completed only; nil (left out of the JSON) otherwise
+	// Output is an action.completed's output.
+	Output json.RawMessage `json:"output,omitempty"`
+	Error  string          `json:"error,omitempty"` // sync.failed and action.failed only
+}
+
+// ActionEvent is the event that tells the app how an asynchronous action call ended:
+// action.completed with its output, or action.failed with its error. RunID is the call's id.
+func ActionEvent(call storage.Run) Event {
+	e := Event{Integration: call.Integration, Connection: call.Connection, Action: call.Sync, RunID: call.ID}
+	if call.Status == storage.StatusSucceeded {
+		e.Type, e.Output = EventActionCompleted, call.Output
+		return e
+	}
+	e.Type, e.Error = EventActionFailed, call.Error
+	return e
 }
 
 // Changes is what a run changed in one model. CursorFrom is the model's cursor before the

@@ -1,0 +1,138 @@
+package plugins
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+// Schemas are a manifest's JSON Schemas, compiled: actions' inputs and outputs, and models'
+// records. An empty schema ({}) validates nothing and costs nothing.
+type Schemas struct {
+	inputs, outputs, models map[string]*jsonschema.Schema
+}
+
+// compileSchemas compiles every schema of m, reporting each that does not compile.
+func compileSchemas(m *Manifest) (*Schemas, error) {
+	s := &Schemas{inputs: map[string]*jsonschema.Schema{}, outputs: map[string]*jsonschema.Schema{}, models: map[string]*jsonschema.Schema{}}
+	var probs problems
+	add := func(into map[string]*jsonschema.Schema, name, path string, doc any) {
+		if isEmptySchema(doc) {
+			return
+		}
+		c := jsonschema.NewCompiler()
+		url := "ferry:///" + strings.ReplaceAll(path, ".", "/")
+		if err := c.AddResource(url, normalise(doc)); err != nil {
+			probs.add(path, "not a JSON Schema: %v", err)
+			return
+		}
+		sch, err := c.Compile(url)
+		if err != nil {
+			probs.add(path, "not a valid JSON Schema: %v", err)
+			return
+		}
+		into[name] = sch
+	}
+	for name, a := range m.Actions {
+		add(s.inputs, name, "actions."+name+".input", a.Input)
+		add(s.outputs, name, "actions."+name+".output", a.Output)
+	}
+	for name, doc := range m.Models {
+		add(s.models, name, "models."+name, doc)
+	}
+	return s, probs.err()
+}
+
+func isEmptySchema(doc any) bool {
+	switch v := doc.(type) {
+	case nil:
+		return true
+	case map[string]any:
+		return len(v) == 0
+	}
+	return false
+}
+
+// normalise turns a YAML-decoded value into what the schema compiler expects: JSON's types.
+func normalise(doc any) any {
+	b, err := jsonMarshal(doc)
+	if err != nil {
+		return doc
+	}
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+	if err != nil {
+		return doc
+	}
+	return v
+}
+
+// Input checks an action's input against its schema.
+func (s *Schemas) Input(action string, data []byte) error { return validate(s.inputs[action], data) }
+
+// Output checks an action's output against its schema.
+func (s *Schemas) Output(action string, data []byte) error { return validate(s.outputs[action], data) }
+
+// Record checks a record against its model's schema.
+func (s *Schemas) Record(model string, data []byte) error { return validate(s.models[model], data) }
+
+// HasRecordSchema tells whether records of model are validated.
+func (s *Schemas) HasRecordSchema(model string) bool { return s != nil && s.models[model] != nil }
+
+// SchemaError is a value that does not satisfy its schema. Problems name the fields at fault,
+// as JSON pointers: `/email: got number, want string`.
+type SchemaError struct {
+	Problems []string
+}
+
+func (e *SchemaError) Error() string { return strings.Join(e.Problems, "; ") }
+
+func validate(sch *jsonschema.Schema, data []byte) error {
+	if sch == nil {
+		return nil
+	}
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+	if err != nil {
+		return &SchemaError{Problems: []string{"not JSON: " + err.Error()}}
+	}
+	err = sch.Validate(v)
+	if err == nil {
+		return nil
+	}
+	ve, ok := err.(*jsonschema.ValidationError)
+	if !ok {
+		return &SchemaError{Problems: []string{err.Error()}}
+	}
+	var probs []string
+	for _, u := range ve.BasicOutput().Errors {
+		if u.Error == nil {
+			continue
+		}
+		msg := u.Error.String()
+		if strings.HasPrefix(msg, "validation failed") || strings.HasPrefix(msg, "doesn't validate") {
+			continue
+		}
+		loc := u.InstanceLocation
+		if loc == "" {
+			loc = "/"
+		}
+		probs = append(probs, loc+": "+msg)
+	}
+	if len(probs) == 0 {
+		probs = []string{strings.TrimSpace(ve.Error())}
+	}
+	sort.Strings(probs)
+	return &SchemaError{Problems: probs}
+}
+
+// jsonMarshal is encoding/json's Marshal, for YAML-decoded values (string-keyed maps).
+func jsonMarshal(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("schema to JSON: %w", err)
+	}
+	return b, nil
+}
