@@ -130,3 +130,33 @@ func TestAsyncActions(t *testing.T) {
 		t.Errorf("async with bad input: %d %s", status, body)
 	}
 }
+
+func TestLinks(t *testing.T) {
+	s := newServer(t, 0)
+	s.deployAs(t, "actions.yaml", "kitchen")
+	base := "/v1/links/acts/acme/Item/"
+	steps := []struct {
+		method, path, body string
+		status             int
+		want               string
+	}{
+		{"GET", base + "u1", "", 404, "not_found"},
+		{"PUT", base + "u1", `{"external_id":"c-1"}`, 200, `"external_id":"c-1"`},
+		{"GET", base + "u1", "", 200, `"app_id":"u1"`},
+		{"GET", "/v1/links/acts/acme/Item?external_id=c-1", "", 200, `"app_id":"u1"`},
+		{"PUT", base + "u2", `{"external_id":"c-1"}`, 200, `"app_id":"u2"`},
+		{"GET", base + "u1", "", 404, "not_found"},
+		{"PUT", base + "u3", `{}`, 400, "external_id"},
+		{"PUT", "/v1/links/acts/acme/Deal/u1", `{"external_id":"c-9"}`, 404, "Deal"},
+		{"PUT", "/v1/links/acts/nobody/Item/u1", `{"external_id":"c-9"}`, 404, "nobody"},
+		{"GET", "/v1/links/acts/acme/Item", "", 400, "external_id"},
+		{"DELETE", base + "u2", "", 204, ""},
+		{"DELETE", base + "u2", "", 404, "not_found"},
+	}
+	for i, st := range steps {
+		status, body := s.json(t, st.method, st.path, st.body)
+		if status != st.status || !strings.Contains(string(body), st.want) {
+			t.Errorf("step %d %s %s: %d %s; want %d containing %s", i, st.method, st.path, status, body, st.status, st.want)
+		}
+	}
+}

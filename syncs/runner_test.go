@@ -479,3 +479,50 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 	t.Fatal("timed out")
 }
+
+// A record an inbound webhook (or an action) writes while a run is under way is newer than the
+// run's copy: the run neither overwrites it nor, as a full sync, deletes it.
+func TestNewerWritesAreKept(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	e.deploy(t, "items-keep.yaml", "kitchen")
+	e.connect(t, "items", "acme")
+	e.provider.set("a", "b")
+	wantRun(t, e.run(t, "items", "acme", "items", TriggerOptions{}), StatusSucceeded, records.Counts{Added: 2}, "")
+
+	gate := make(chan struct{})
+	e.provider.mu.Lock()
+	e.provider.gate = gate
+	e.provider.mu.Unlock()
+	run, err := e.runner.Trigger(ctx, "items", "acme", "items", TriggerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, e, run.ID, StatusRunning)
+	scope := storage.Scope{Integration: "items", Connection: "acme", Model: "Item"}
+	webhookWrite := mustItems(t, `[{"id":"a","name":"renamed at the provider"},{"id":"z","name":"created at the provider"}]`)
+	if _, err := e.db.SaveRecords(ctx, scope, webhookWrite, time.Now(), storage.External()); err != nil {
+		t.Fatal(err)
+	}
+	close(gate) // the run now saves what it fetched before: a and b as they were
+	got := e.wait(t, run.ID)
+	wantRun(t, got, StatusSucceeded, records.Counts{Unchanged: 2}, "")
+	recs, err := e.db.GetRecords(ctx, scope, []string{"a", "z"})
+	if err != nil || len(recs) != 2 {
+		t.Fatalf("records %v, %v; want a and z kept", recs, err)
+	}
+	if !strings.Contains(string(recs[0].Data), "renamed at the provider") {
+		t.Errorf("the run overwrote the newer write: %s", recs[0].Data)
+	}
+	// The next run, started after the write, does overwrite and delete as usual.
+	wantRun(t, e.run(t, "items", "acme", "items", TriggerOptions{}), StatusSucceeded, records.Counts{Updated: 1, Unchanged: 1, Deleted: 1}, "")
+}
+
+func mustItems(t *testing.T, batch string) []records.Item {
+	t.Helper()
+	items, err := records.ParseBatch([]byte(batch))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return items
+}
