@@ -9,7 +9,7 @@ WASM_MODE := -buildmode=c-shared
 TEST_PLUGIN_DIR := runtime/testdata/plugins
 TEST_PLUGINS    := $(patsubst $(TEST_PLUGIN_DIR)/%/main.go,%,$(wildcard $(TEST_PLUGIN_DIR)/*/main.go))
 
-.PHONY: all build ferry provider plugins example-plugins test-plugins test test-go test-sdk demo lint fmt clean
+.PHONY: all build ferry provider plugins example-plugins test-plugins test test-go test-sdk test-examples demo lint fmt clean
 
 all: build
 
@@ -20,8 +20,9 @@ ferry:
 
 provider:
 	$(GO) build -o bin/provider ./examples/provider
+	$(GO) build -o bin/receiver ./examples/receiver
 
-plugins: example-plugins test-plugins
+plugins: example-plugins test-plugins as-plugins rust-plugins
 
 example-plugins:
 	cd examples/crm-go && $(WASM_ENV) $(GO) build $(WASM_MODE) -o plugin.wasm .
@@ -32,16 +33,65 @@ test-plugins:
 		$(WASM_ENV) $(GO) build $(WASM_MODE) -o $$p/plugin.wasm ./$$p || exit 1; \
 	done
 
+# AssemblyScript plugins (Extism ABI): the example and the runtime's Extism test plugin, built
+# with the npm packages examples/crm-assemblyscript pins in its package-lock.json.
+AS_EXAMPLE := examples/crm-assemblyscript
+
+.PHONY: as-plugins
+as-plugins:
+	cd $(AS_EXAMPLE) && npm ci --no-audit --no-fund && ./build.sh
+	runtime/testdata/extism/build.sh
+
+# Rust plugins (Ferry ABI): examples/crm-rust, built with Debian's rustc and cargo offline,
+# from the crates in /usr/share/cargo/registry (each crate's .cargo/config.toml says so);
+# scripts/install-deps.sh installs that toolchain when it is missing. Cargo's target directory
+# stays inside the crate. `make test-rust` runs the Rust SDK's and the example's tests natively.
+RUST_EXAMPLE := examples/crm-rust
+RUST_SDK     := sdk-guest/rust
+CARGO        := RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc /usr/bin/cargo
+
+.PHONY: rust-plugins test-rust
+rust-plugins:
+	./scripts/install-deps.sh
+	cd $(RUST_EXAMPLE) && $(CARGO) build --offline --release --target wasm32-wasi
+	cp $(RUST_EXAMPLE)/target/wasm32-wasi/release/crm_rust.wasm $(RUST_EXAMPLE)/plugin.wasm
+
+test-rust:
+	./scripts/install-deps.sh
+	cd $(RUST_SDK) && $(CARGO) test --offline
+	cd $(RUST_EXAMPLE) && $(CARGO) test --offline
+
 # Every test, after building what the tests load (each plugin is built once per run).
-test: build test-go test-sdk
+test: build test-go test-sdk test-rust test-examples fuzz
 
 test-go:
 	$(GO) vet ./...
 	$(GO) test -race -timeout 15m ./...
 
 # The guest SDK is its own module; its pure logic is tested natively.
+# Fuzz targets, each run briefly by `make test` (FUZZTIME each); `go test -fuzz` takes one
+# target at a time. Run one long with e.g. `make fuzz FUZZTIME=10m FUZZ_TARGETS=records:FuzzParseBatch`.
+FUZZTIME     ?= 3s
+FUZZ_TARGETS ?= plugins:FuzzParse records:FuzzParseBatch records:FuzzParseIDs records:FuzzCanonical \
+	records:FuzzMerge hostfuncs:FuzzDecodeRequest hostfuncs:FuzzDispatch api:FuzzDeploy api:FuzzDeployBody \
+	api:FuzzPutConnection api:FuzzTriggerBody api:FuzzRecordsQuery
+
+.PHONY: fuzz
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz ./$$pkg $$name for $(FUZZTIME)"; \
+		$(GO) test ./$$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) >/tmp/ferry-fuzz.$$$$.log 2>&1 \
+			|| { cat /tmp/ferry-fuzz.$$$$.log; rm -f /tmp/ferry-fuzz.$$$$.log; exit 1; }; \
+		rm -f /tmp/ferry-fuzz.$$$$.log; \
+	done
+
 test-sdk:
 	cd sdk-guest/go && $(GO) vet ./... && $(GO) test ./...
+
+# The example plugins' own tests: their syncs run by ferry dryrun against recorded exchanges.
+test-examples:
+	cd examples/crm-go && FERRY_BIN=$$(pwd)/../../bin/ferry $(GO) test ./...
 
 demo: build
 	./examples/demo.sh

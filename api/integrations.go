@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -21,14 +22,22 @@ type deployResponse struct {
 	WasmSize    int64             `json:"wasm_size"`
 	ABI         plugins.ABI       `json:"abi"`
 	Manifest    *plugins.Manifest `json:"manifest"`
+	// Changes are what a deploy changed against the version active before it.
+	Changes plugins.Changes `json:"changes,omitempty"`
 }
+
+// CodeDestructive is the error code of a deploy refused because it removes a sync or a model
+// (409); the form field force=true accepts it.
+const CodeDestructive = "destructive_change"
 
 func newDeployResponse(d plugins.Deployed) deployResponse {
 	return deployResponse{Integration: d.Version.Integration, Version: d.Version.Version, WasmSHA256: d.Version.WasmSHA256,
 		WasmSize: d.Version.WasmSize, ABI: d.ABI, Manifest: d.Manifest}
 }
 
-// deploy takes a multipart upload with the parts "manifest" (ferry.yaml) and "wasm".
+// deploy takes a multipart upload with the parts "manifest" (ferry.yaml) and "wasm", and the
+// optional fields "force" (accept destructive changes) and "dry_run" (check and compare with
+// the active version, store nothing: 200 with the plugins.Plan).
 func (s *Server) deploy(c echo.Context) error {
 	form, err := c.MultipartForm()
 	if err != nil {
@@ -46,12 +55,27 @@ func (s *Server) deploy(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	d, err := s.cfg.Plugins.Deploy(c.Request().Context(), manifest, wasm)
+	var opt plugins.DeployOptions
+	if opt.Force, err = formBool(form, "force"); err != nil {
+		return err
+	}
+	if opt.DryRun, err = formBool(form, "dry_run"); err != nil {
+		return err
+	}
+	d, plan, err := s.cfg.Plugins.DeployPlanned(c.Request().Context(), manifest, wasm, opt)
+	if errors.Is(err, plugins.ErrDestructive) {
+		return &Error{Status: http.StatusConflict, Code: CodeDestructive, Message: err.Error()}
+	}
 	if err != nil {
 		return err
 	}
+	if opt.DryRun {
+		return c.JSON(http.StatusOK, plan)
+	}
 	s.log.Info("deployed", "integration", d.Version.Integration, "version", d.Version.Version, "wasm_sha256", d.Version.WasmSHA256)
-	return c.JSON(http.StatusCreated, newDeployResponse(d))
+	resp := newDeployResponse(d)
+	resp.Changes = plan.Changes
+	return c.JSON(http.StatusCreated, resp)
 }
 
 // formPart returns a part of a multipart form, as a file or as a plain value.
@@ -68,6 +92,19 @@ func formPart(form *multipart.Form, name string) ([]byte, error) {
 		return []byte(values[0]), nil
 	}
 	return nil, invalid("deploy: missing part %q", name)
+}
+
+// formBool reads an optional boolean field of a multipart form; absent is false.
+func formBool(form *multipart.Form, name string) (bool, error) {
+	values := form.Value[name]
+	if len(values) == 0 || values[0] == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(values[0])
+	if err != nil {
+		return false, invalid("deploy: field %s must be true or false, not %q", name, values[0])
+	}
+	return b, nil
 }
 
 func (s *Server) listIntegrations(c echo.Context) error {

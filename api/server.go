@@ -47,7 +47,7 @@ type Store interface {
 
 // Plugins deploys and loads plugins.
 type Plugins interface {
-	Deploy(ctx context.Context, manifest, wasm []byte) (plugins.Deployed, error)
+	DeployPlanned(ctx context.Context, manifest, wasm []byte, opt plugins.DeployOptions) (plugins.Deployed, plugins.Plan, error)
 	Active(ctx context.Context, integration string) (plugins.Deployed, error)
 }
 

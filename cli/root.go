@@ -82,6 +82,8 @@ func newRoot(g *globals) *cobra.Command {
 		newActionCmd(g),
 		newLinksCmd(g),
 		newWebhookCmd(g),
+		newDryrunCmd(g),
+		newInitCmd(g),
 	)
 	return root
 }

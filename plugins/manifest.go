@@ -50,6 +50,11 @@ type Provider struct {
 	// Retries is how many times a request that failed with 429, 5xx or a
 	// network error is retried, 0 to 10. Defaults to 3; see RetryCount.
 	Retries *int `yaml:"retries" json:"retries"`
+	// AllowPrivateNetworks lets the plugin's requests reach loopback, private,
+	// link-local (cloud metadata included) and unspecified addresses, which
+	// the proxy refuses otherwise, judging the address it actually dials.
+	// For providers on the operator's own network, and for tests.
+	AllowPrivateNetworks bool `yaml:"allow_private_networks" json:"allow_private_networks,omitempty"`
 }
 
 // Auth types, as written in provider.auth.type.
@@ -179,7 +184,8 @@ const MaxManifestSize = 1 << 20
 // refused with the field's path and its line and column. Every problem found
 // is reported at once, as *FieldError values joined with errors.Join and
 // sorted by path.
-func Parse(data []byte) (*Manifest, error) {
+func Parse(data []byte) (_ *Manifest, err error) {
+	defer recoverParse(&err)
 	if len(data) > MaxManifestSize {
 		return nil, &FieldError{Message: fmt.Sprintf("manifest is %d bytes, more than the %d-byte limit", len(data), MaxManifestSize)}
 	}

@@ -134,7 +134,7 @@ func TestParseDefaults(t *testing.T) {
 	}{
 		{"minimal.yaml", func(t *testing.T, m *Manifest) {
 			p := m.Provider
-			equal(t, "allowed_hosts", p.AllowedHosts, []string{"localhost:8080"})
+			equal(t, "allowed_hosts", p.AllowedHosts, []string{"weather.example.com:8080"})
 			equal(t, "provider.timeout", p.Timeout.Duration, 30*time.Second)
 			equal(t, "RetryCount", p.RetryCount(), 3)
 			equal(t, "rate_limit", p.RateLimit, (*RateLimit)(nil))

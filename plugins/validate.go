@@ -157,6 +157,7 @@ func (pr *Provider) validate(p *problems, limits Limits) {
 			p.add(fmt.Sprintf("provider.allowed_hosts[%d]", i), "%q %s", h, msg)
 		}
 	}
+	pr.validatePrivateHosts(p)
 
 	if t := pr.Timeout.Duration; t > limits.Timeout.Duration && limits.Timeout.Duration > 0 {
 		p.add("provider.timeout", "%s is longer than limits.timeout (%s)", pr.Timeout, limits.Timeout)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -70,6 +71,10 @@ type Target struct {
 	Timeout time.Duration
 	// Retries is how many times a failed attempt is retried.
 	Retries int
+	// AllowPrivate lets requests reach loopback, private, link-local and other non-public
+	// addresses (see PrivateRange), which are refused otherwise. The check is made on the
+	// address actually dialled, after DNS resolution.
+	AllowPrivate bool
 }
 
 // Exchange describes one request for the run's log. URL has its secrets redacted.
@@ -85,28 +90,45 @@ type Exchange struct {
 // Client sends requests for every connection; it keeps one token bucket per Target.Key, so all
 // runs of a connection share its rate limit. A Client is safe for concurrent use.
 type Client struct {
-	http *http.Client
+	// public reaches only public addresses; private, for targets with AllowPrivate, any. They
+	// are separate so that a pooled connection to a private address opened for one target is
+	// never reused for a target that may not reach it.
+	public, private *http.Client
 
 	mu       sync.Mutex
 	limiters map[string]*rate.Limiter
 
 	// backoff returns the wait before retry n (1-based); replaced in tests.
 	backoff func(n int) time.Duration
+	// sleep waits d or until ctx ends; replaced in tests.
+	sleep func(ctx context.Context, d time.Duration) error
 }
 
 // New returns a Client.
 func New() *Client {
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	transport.MaxIdleConnsPerHost = 32
 	return &Client{
-		http: &http.Client{
-			Transport: transport,
-			// A redirect could lead the credentials to a host that is not allowed; the plugin
-			// sees the 3xx and decides.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
+		public:   newHTTPClient(false),
+		private:  newHTTPClient(true),
 		limiters: make(map[string]*rate.Limiter),
 		backoff:  jitteredBackoff,
+		sleep:    sleep,
+	}
+}
+
+// newHTTPClient returns an HTTP client that follows no redirect and, unless allowPrivate,
+// connects to public addresses only.
+func newHTTPClient(allowPrivate bool) *http.Client {
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = 32
+	transport.DialContext = newDialer(allowPrivate).DialContext
+	// A forward proxy from the environment would do the DNS resolution and the connecting
+	// itself, out of reach of the address check: providers are always dialled directly.
+	transport.Proxy = nil
+	return &http.Client{
+		Transport: transport,
+		// A redirect could lead the credentials to a host that is not allowed; the plugin
+		// sees the 3xx and decides.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 }
 
@@ -137,14 +159,14 @@ func (c *Client) Do(ctx context.Context, t *Target, req Request) (*Response, Exc
 		}
 		wait := c.backoff(attempt + 1)
 		if resp != nil {
-			if ra, ok := retryAfter(resp.Header, time.Now()); ok {
+			if ra, ok := providerWait(resp, time.Now()); ok {
 				wait = ra
 			}
 		}
 		if wait > maxRetryWait {
 			wait = maxRetryWait
 		}
-		if werr := sleep(ctx, wait); werr != nil {
+		if werr := c.sleep(ctx, wait); werr != nil {
 			err = fmt.Errorf("waiting to retry: %w", werr)
 			resp = nil
 			break
@@ -190,7 +212,15 @@ func (c *Client) attempt(parent context.Context, t *Target, req Request, u *url.
 		}
 	}
 	t.authorize(hreq)
-	hresp, err := c.http.Do(hreq)
+	client := c.public
+	if t.AllowPrivate {
+		client = c.private
+	}
+	hresp, err := client.Do(hreq)
+	var blocked *BlockedAddressError
+	if errors.As(err, &blocked) {
+		return nil, permanentError{blocked}
+	}
 	if err == nil {
 		defer hresp.Body.Close()
 		var data []byte
@@ -201,7 +231,9 @@ func (c *Client) attempt(parent context.Context, t *Target, req Request, u *url.
 		case len(data) > MaxBodySize:
 			return nil, permanentError{fmt.Errorf("response body over the %d-byte limit", MaxBodySize)}
 		default:
-			return &Response{Status: hresp.StatusCode, Header: hresp.Header, Body: data}, nil
+			resp := &Response{Status: hresp.StatusCode, Header: hresp.Header, Body: data}
+			t.redactResponse(resp)
+			return resp, nil
 		}
 	}
 	if parent.Err() == nil && ctx.Err() != nil {
@@ -247,6 +279,47 @@ func retryable(ctx context.Context, resp *Response, err error) bool {
 		return true
 	}
 	return false
+}
+
+// providerWait is how long the provider asked us to wait before trying again: Retry-After on
+// any retryable answer, else, on a 429, X-RateLimit-Reset.
+func providerWait(resp *Response, now time.Time) (time.Duration, bool) {
+	if d, ok := retryAfter(resp.Header, now); ok {
+		return d, true
+	}
+	if resp.Status == http.StatusTooManyRequests {
+		return rateLimitReset(resp.Header, now)
+	}
+	return 0, false
+}
+
+// Thresholds that tell the forms of X-RateLimit-Reset apart: providers send the moment the
+// window resets as Unix seconds (GitHub, Okta) or milliseconds, or the seconds left until then
+// (others). No delta comes near a billion seconds (31 years), and no Unix time in seconds of
+// this century is below it, nor any in milliseconds below a trillion.
+const (
+	epochSecondsFrom = 1_000_000_000
+	epochMillisFrom  = 1_000_000_000_000
+)
+
+// rateLimitReset reads X-RateLimit-Reset as a Unix time (seconds or milliseconds) or as seconds
+// from now, deciding by magnitude.
+func rateLimitReset(h http.Header, now time.Time) (time.Duration, bool) {
+	v := strings.TrimSpace(h.Get("X-RateLimit-Reset"))
+	if v == "" {
+		return 0, false
+	}
+	n, err := strconv.ParseFloat(v, 64)
+	if err != nil || n < 0 || math.IsInf(n, 0) || math.IsNaN(n) {
+		return 0, false
+	}
+	switch {
+	case n >= epochMillisFrom:
+		return max(time.UnixMilli(int64(n)).Sub(now), 0), true
+	case n >= epochSecondsFrom:
+		return max(time.Unix(int64(n), 0).Sub(now), 0), true
+	}
+	return time.Duration(n * float64(time.Second)), true
 }
 
 // retryAfter reads Retry-After as seconds or an HTTP date.

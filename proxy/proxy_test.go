@@ -13,15 +13,25 @@ import (
 	"time"
 )
 
-// echoServer answers with what it received, as "METHOD PATH?QUERY|Authorization|X-Api-Key|body".
-func echoServer(t *testing.T) *httptest.Server {
+// echo is a provider that answers with what it received, as
+// "METHOD PATH?QUERY|Authorization|X-Api-Key|body", and keeps the last of it: the proxy
+// redacts the credentials in what the plugin gets back.
+type echo struct {
+	*httptest.Server
+	last atomic.Value // string
+}
+
+func echoServer(t *testing.T) *echo {
 	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	e := &echo{}
+	e.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		fmt.Fprintf(w, "%s %s|%s|%s|%s", r.Method, r.URL.RequestURI(), r.Header.Get("Authorization"), r.Header.Get("X-Api-Key"), body)
+		got := fmt.Sprintf("%s %s|%s|%s|%s", r.Method, r.URL.RequestURI(), r.Header.Get("Authorization"), r.Header.Get("X-Api-Key"), body)
+		e.last.Store(got)
+		fmt.Fprint(w, got)
 	}))
-	t.Cleanup(srv.Close)
-	return srv
+	t.Cleanup(e.Close)
+	return e
 }
 
 func mustURL(t *testing.T, raw string) *url.URL {
@@ -87,12 +97,20 @@ func TestDoAuthAndResolve(t *testing.T) {
 				tt.target.BaseURL = mustURL(t, srv.URL)
 			}
 			tt.target.Key = tt.name
+			tt.target.AllowPrivate = true // the provider is on loopback
 			resp, ex, err := c.Do(context.Background(), &tt.target, tt.req)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := string(resp.Body); got != tt.want {
+			if got, _ := srv.last.Load().(string); got != tt.want {
 				t.Errorf("provider saw %q, want %q", got, tt.want)
+			}
+			wantBack := tt.want
+			for _, secret := range tt.target.echoedSecrets() {
+				wantBack = strings.ReplaceAll(wantBack, string(secret), "REDACTED")
+			}
+			if got := string(resp.Body); got != wantBack {
+				t.Errorf("plugin got %q, want %q", got, wantBack)
 			}
 			if ex.Status != 200 || ex.Method != tt.req.Method {
 				t.Errorf("exchange = %+v", ex)
@@ -128,7 +146,7 @@ func TestDoRefusesHosts(t *testing.T) {
 	c := New()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, ex, err := c.Do(context.Background(), &Target{BaseURL: base, AllowedHosts: tt.allowed}, tt.req)
+			_, ex, err := c.Do(context.Background(), &Target{AllowPrivate: true, BaseURL: base, AllowedHosts: tt.allowed}, tt.req)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("err = %v, want it to contain %q", err, tt.wantErr)
 			}
@@ -190,7 +208,7 @@ func TestDoRetries(t *testing.T) {
 			defer srv.Close()
 			c := New()
 			c.backoff = func(int) time.Duration { return 0 }
-			resp, ex, err := c.Do(context.Background(), &Target{BaseURL: mustURL(t, srv.URL), Retries: tt.retries}, Request{Method: "GET", Path: "/"})
+			resp, ex, err := c.Do(context.Background(), &Target{AllowPrivate: true, BaseURL: mustURL(t, srv.URL), Retries: tt.retries}, Request{Method: "GET", Path: "/"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -210,7 +228,7 @@ func TestDoNetworkErrorAfterRetries(t *testing.T) {
 	srv.Close() // nothing listens there any more
 	c := New()
 	c.backoff = func(int) time.Duration { return 0 }
-	_, ex, err := c.Do(context.Background(), &Target{BaseURL: base, Retries: 2}, Request{Method: "GET", Path: "/"})
+	_, ex, err := c.Do(context.Background(), &Target{AllowPrivate: true, BaseURL: base, Retries: 2}, Request{Method: "GET", Path: "/"})
 	if err == nil {
 		t.Fatal("want an error")
 	}
@@ -231,7 +249,7 @@ func TestDoTimeoutAndRedirect(t *testing.T) {
 	defer srv.Close()
 	defer close(release)
 	c := New()
-	target := &Target{BaseURL: mustURL(t, srv.URL), Timeout: 50 * time.Millisecond}
+	target := &Target{AllowPrivate: true, BaseURL: mustURL(t, srv.URL), Timeout: 50 * time.Millisecond}
 	_, _, err := c.Do(context.Background(), target, Request{Method: "GET", Path: "/slow"})
 	if err == nil || !strings.Contains(err.Error(), "no response within the 50ms request timeout") {
 		t.Errorf("slow: err = %v", err)
@@ -252,7 +270,7 @@ func TestErrorsAreRedacted(t *testing.T) {
 	base := mustURL(t, srv.URL)
 	srv.Close()
 	for _, secret := range []string{"TOPSECRET123", "ab"} {
-		target := &Target{BaseURL: base, Auth: Auth{Type: "query", Name: "api_key"}, Credentials: map[string]string{"value": secret}}
+		target := &Target{AllowPrivate: true, BaseURL: base, Auth: Auth{Type: "query", Name: "api_key"}, Credentials: map[string]string{"value": secret}}
 		_, ex, err := New().Do(context.Background(), target, Request{Method: "GET", Path: "/x"})
 		if err == nil {
 			t.Fatal("want a connection error")
@@ -266,7 +284,7 @@ func TestErrorsAreRedacted(t *testing.T) {
 }
 
 func TestNoDowngradeToPlainHTTP(t *testing.T) {
-	target := &Target{BaseURL: mustURL(t, "https://api.example.com")}
+	target := &Target{AllowPrivate: true, BaseURL: mustURL(t, "https://api.example.com")}
 	_, _, err := New().Do(context.Background(), target, Request{Method: "GET", URL: "http://api.example.com/x"})
 	if err == nil || !strings.Contains(err.Error(), "plain http is not allowed") {
 		t.Errorf("err = %v", err)

@@ -372,8 +372,10 @@ func (p *parser) reorder(base, body int) {
 	}
 	p.tmp = append(p.tmp[:0], p.out[body:]...)
 	p.out = p.out[:body]
+	// Keys are read from tmp from here on: out is being rewritten.
+	key := func(m member) []byte { return p.tmp[m.start+1-body : m.keyEnd-1-body] }
 	for i, m := range ms {
-		if i+1 < len(ms) && p.compare(m, ms[i+1]) == 0 {
+		if next := i + 1; next < len(ms) && m.prefix == ms[next].prefix && bytes.Equal(key(m), key(ms[next])) {
 			continue // a later duplicate wins
 		}
 		if len(p.out) > body {

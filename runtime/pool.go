@@ -33,6 +33,9 @@ type Job struct {
 	Export string
 	// MemoryMB caps the guest's linear memory.
 	MemoryMB int
+	// ABI is the module's ABI, as plugins.ABI spells it: "extism" runs it through the Extism
+	// SDK (abi_extism.go); anything else, Ferry's own ABI.
+	ABI string
 	// Timeout is the call's deadline, after which its worker is killed.
 	Timeout time.Duration
 	// Host serves the guest's host calls.
@@ -387,7 +390,7 @@ func (w *workerHandle) run(ctx context.Context, j Job) (Result, error) {
 	stop := context.AfterFunc(ctx, func() { w.killCall(gen, context.Cause(ctx)) })
 	defer stop()
 
-	head, _ := json.Marshal(job{ModulePath: j.ModulePath, ModuleID: j.ModuleID, Export: j.Export, MemoryMB: j.MemoryMB})
+	head, _ := json.Marshal(job{ModulePath: j.ModulePath, ModuleID: j.ModuleID, Export: j.Export, MemoryMB: j.MemoryMB, ABI: j.ABI})
 	if err := w.in.write(frameRun, head); err != nil {
 		return Result{}, w.failure(err)
 	}

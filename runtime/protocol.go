@@ -30,6 +30,7 @@ type job struct {
 	ModuleID   string `json:"module_id"`
 	Export     string `json:"export"`
 	MemoryMB   int    `json:"memory_mb"`
+	ABI        string `json:"abi,omitempty"`
 }
 
 // outcome is how a worker reports a finished call.

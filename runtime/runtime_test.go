@@ -101,7 +101,7 @@ func (k *kitchen) call(t testing.TB, connection string, lines *[]logLine) *hostf
 		Integration: "kitchen", Connection: connection, Sync: "everything", Models: []string{"Item"},
 		Store: k.db, Metadata: json.RawMessage(`{"k":"v"}`),
 		HTTP: fetchFunc(func(ctx context.Context, req proxy.Request) (*proxy.Response, error) {
-			resp, _, err := k.proxy.Do(ctx, &proxy.Target{Key: connection, BaseURL: base}, req)
+			resp, _, err := k.proxy.Do(ctx, &proxy.Target{Key: connection, BaseURL: base, AllowPrivate: true}, req)
 			return resp, err
 		}),
 		Log: func(level, msg string) {

@@ -85,6 +85,8 @@ type workerProc struct {
 
 	// runtimes has one wazero runtime per memory limit, since the limit is a runtime setting.
 	runtimes map[int]*guestRuntime
+	// extism holds the modules compiled for the Extism ABI (abi_extism.go).
+	extism extismPlugins
 
 	// pending is the result of the last host call, until the guest copies it out.
 	pending []byte
@@ -102,6 +104,7 @@ func (wk *workerProc) close(ctx context.Context) {
 	for _, gr := range wk.runtimes {
 		gr.rt.Close(ctx)
 	}
+	wk.extism.close(ctx)
 	wk.cache.Close(ctx)
 }
 
@@ -154,6 +157,9 @@ func (gr *guestRuntime) module(ctx context.Context, j job) (cm wazero.CompiledMo
 
 func (wk *workerProc) run(ctx context.Context, j job) (out outcome) {
 	wk.pending, wk.broken = nil, nil
+	if j.ABI == abiExtism {
+		return wk.runExtism(ctx, j)
+	}
 	gr, err := wk.runtimeFor(ctx, j.MemoryMB)
 	if err != nil {
 		out.Trap = err.Error()

@@ -28,7 +28,9 @@ var (
 // InputError is an action input its schema refuses; the plugin was not called.
 type InputError struct{ Err error }
 
-func (e *InputError) Error() string { return "input does not match the action's schema: " + e.Err.Error() }
+func (e *InputError) Error() string {
+	return "input does not match the action's schema: " + e.Err.Error()
+}
 
 func (e *InputError) Unwrap() error { return e.Err }
 
@@ -288,6 +290,7 @@ func (r *Runner) job(d plugins.Deployed, export string, host runtime.Host) runti
 		ModuleID:   d.Version.WasmSHA256,
 		Export:     export,
 		MemoryMB:   d.Manifest.Limits.MemoryMB,
+		ABI:        string(d.ABI),
 		Timeout:    d.Manifest.Limits.Timeout.Duration,
 		Host:       host,
 	}

@@ -93,114 +93,7 @@ func (r *Runner) finish(ctx context.Context, run storage.Run, hooks hookInfo) er
 
 // sync does the work of one run, filling in run.Version and run.Counts, and hooks.
 func (r *Runner) sync(ctx context.Context, run *storage.Run, force bool, log *runLog, hooks *hookInfo) error {
-	d, err := r.cfg.Plugins.Active(ctx, run.Integration)
-	if err != nil {
-		return fmt.Errorf("load integration: %w", err)
-	}
-	run.Version = d.Version.Version
-	def, ok := d.Manifest.Syncs[run.Sync]
-	if !ok {
-		return fmt.Errorf("%w %q in %s version %d", ErrUnknownSync, run.Sync, run.Integration, d.Version.Version)
-	}
-	conn, err := r.cfg.Store.Connection(ctx, run.Integration, run.Connection)
-	if err != nil {
-		return fmt.Errorf("load connection: %w", err)
-	}
-	target, err := r.target(d, conn)
-	if err != nil {
-		return err
-	}
-	state, err := r.cfg.Store.SyncState(ctx, run.Integration, run.Connection, run.Sync)
-	if err != nil {
-		return fmt.Errorf("load sync state: %w", err)
-	}
-	// A full run must see everything to know what to delete, so it never resumes from a
-	// checkpoint: a full sync's checkpoint lasts one run, and a full resync starts afresh.
-	full := def.Type == plugins.SyncFull || run.Full
-	if full {
-		if err := r.cfg.Store.ClearCheckpoint(ctx, run.Integration, run.Connection, run.Sync); err != nil {
-			return fmt.Errorf("clear checkpoint for the full run: %w", err)
-		}
-	}
-	hooks.syncType = webhooks.SyncTypeFor(def.Type, run.Full, state.LastSuccessAt.IsZero())
-	if hooks.cursorFrom, err = r.cursors(ctx, run.Integration, run.Connection, def.Models); err != nil {
-		return err
-	}
-	call := &hostfuncs.Call{
-		Integration: run.Integration,
-		Connection:  run.Connection,
-		Sync:        run.Sync,
-		Models:      def.Models,
-		Metadata:    conn.Metadata,
-		LastSuccess: state.LastSuccessAt,
-		TrackSeen:   full,
-		Store:       r.cfg.Store,
-		HTTP:        &fetcher{client: r.cfg.Proxy, target: target, log: log},
-		Log:         log.add,
-		Validate:    d.Schemas.Record,
-	}
-	var keepNewer []storage.WriteOption
-	if d.Manifest.KeepsNewerWrites(def) {
-		call.KeepExternalSince = run.StartedAt
-		keepNewer = append(keepNewer, storage.KeepExternalSince(run.StartedAt))
-	}
-	log.add("info", fmt.Sprintf("run %s of %s/%s sync %s (version %d, %s%s)", run.ID, run.Integration,
-		run.Connection, run.Sync, run.Version, def.Type, map[bool]string{true: ", full resync"}[run.Full]))
-
-	res, err := r.cfg.Pool.Run(ctx, runtime.Job{
-		ModulePath: d.ModulePath,
-		ModuleID:   d.Version.WasmSHA256,
-		Export:     def.Export,
-		MemoryMB:   d.Manifest.Limits.MemoryMB,
-		Timeout:    d.Manifest.Limits.Timeout.Duration,
-		Host:       call,
-	})
-	run.Counts = countsFor(def.Models, call.Counts())
-	log.output("stdout", res.Stdout)
-	log.output("stderr", res.Stderr)
-	if err != nil {
-		return describeRunError(err, d)
-	}
-	if res.Status != 0 {
-		if msg := call.Failure(); msg != "" {
-			return fmt.Errorf("plugin failed: %s", msg)
-		}
-		return fmt.Errorf("plugin failed: export %s returned %d", def.Export, res.Status)
-	}
-	if err := call.Fatal(); err != nil {
-		return fmt.Errorf("run failed on a store error the plugin ignored: %w", err)
-	}
-	if !full {
-		return nil
-	}
-	// Only a run that succeeded gets here: a failed full sync deletes nothing, and neither does
-	// one that had a batch refused, whose records it saw but could not save.
-	if err := call.Refused(); err != nil {
-		return fmt.Errorf("a record batch was refused during this full run, so it deletes nothing: %w", err)
-	}
-	seen := call.Seen()
-	if seen == nil {
-		seen = map[string]map[string]struct{}{}
-	}
-	for _, m := range def.Models {
-		if seen[m] == nil {
-			seen[m] = map[string]struct{}{}
-		}
-	}
-	share := def.DeleteShare()
-	if force {
-		share = 1
-	}
-	deleted, err := r.cfg.Store.DeleteMissing(ctx, run.Integration, run.Connection, seen, share, time.Now().UTC(), keepNewer...)
-	if err != nil {
-		return fmt.Errorf("delete records the full sync did not see: %w", err)
-	}
-	for m, c := range deleted {
-		sum := run.Counts[m]
-		sum.Add(c)
-		run.Counts[m] = sum
-	}
-	return nil
+	return r.syncWith(ctx, run, force, log, hooks, func(f hostfuncs.Fetcher) hostfuncs.Fetcher { return f })
 }
 
 // countsFor lists every model of the sync, changed or not.
@@ -250,6 +143,7 @@ func (r *Runner) target(d plugins.Deployed, conn storage.Connection) (*proxy.Tar
 		Credentials:  creds,
 		Timeout:      p.Timeout.Duration,
 		Retries:      p.RetryCount(),
+		AllowPrivate: p.AllowPrivateNetworks,
 	}
 	if p.RateLimit != nil {
 		t.RatePerSecond, t.Burst = p.RateLimit.PerSecond, p.RateLimit.Burst

@@ -1,9 +1,12 @@
 // Command crm-go is Ferry's example plugin in Go: it syncs the contacts and companies of the
-// example CRM provider (examples/provider). Build it with
+// example CRM provider (examples/provider) both ways: syncs read them, actions create and
+// update contacts, and a webhook handler applies the provider's change events as they come.
+// Build it with
 //
 //	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o plugin.wasm .
 //
-// The module's exports are the functions ferry.yaml names: sync_contacts and sync_companies.
+// The module's exports are the functions ferry.yaml names: sync_contacts, sync_companies,
+// create_contact, update_contact and on_webhook.
 package main
 
 import ferry "github.com/ferrysync/ferry/sdk-guest/go"
@@ -21,3 +24,15 @@ func syncContactsExport() int32 { return ferry.RunSync(syncContacts) }
 //go:wasmexport sync_companies
 //lint:ignore U1000 exported to the host
 func syncCompaniesExport() int32 { return ferry.RunSync(syncCompanies) }
+
+//go:wasmexport create_contact
+//lint:ignore U1000 exported to the host
+func createContactExport() int32 { return ferry.RunAction(createContact) }
+
+//go:wasmexport update_contact
+//lint:ignore U1000 exported to the host
+func updateContactExport() int32 { return ferry.RunAction(updateContact) }
+
+//go:wasmexport on_webhook
+//lint:ignore U1000 exported to the host
+func onWebhookExport() int32 { return ferry.RunWebhook(onWebhook) }

@@ -3,10 +3,12 @@
 //
 //	go run ./examples/provider [--addr HOST:PORT] [--token T] [--records N] [--companies M]
 //	                           [--rate-limit R] [--seed S]
+//	                           [--webhook-url URL --webhook-secret S]
 //
 // Once it listens, it prints exactly one line to stdout, "provider listening on
 // http://ADDR", with the real port when --addr asks for port 0; scripts and tests wait for
-// that line. Logs go to stderr. SIGINT or SIGTERM shuts it down gracefully.
+// that line. Logs go to stderr. SIGINT or SIGTERM shuts it down gracefully. With
+// --webhook-url, every contact change is POSTed there as a signed event.
 package main
 
 import (
@@ -55,6 +57,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	companies := fs.Int("companies", 20, "number of companies to generate")
 	rateLimit := fs.Float64("rate-limit", 0, "data requests per second before 429 (burst the same); 0 means unlimited")
 	seed := fs.Int64("seed", 1, "seed of the generated data")
+	var hook crm.Webhook
+	fs.StringVar(&hook.URL, "webhook-url", "", "`URL` to POST a signed event to on every contact change (PUT /admin/webhook sets it later)")
+	fs.StringVar(&hook.Secret, "webhook-secret", "", "`secret` that signs the webhook events (HMAC-SHA256, header X-Provider-Signature)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -72,6 +77,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%w: --companies must be at least 0, got %d", errUsage, *companies)
 	case *rateLimit < 0:
 		return fmt.Errorf("%w: --rate-limit must be at least 0, got %g", errUsage, *rateLimit)
+	case hook.URL == "" && hook.Secret != "":
+		return fmt.Errorf("%w: --webhook-secret needs --webhook-url", errUsage)
+	}
+	if err := hook.Validate(); err != nil {
+		return fmt.Errorf("%w: --webhook-url and --webhook-secret: %w", errUsage, err)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 
@@ -82,7 +92,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Companies: *companies,
 		RateLimit: *rateLimit,
 		Seed:      *seed,
+		Webhook:   hook,
+		Log:       log,
 	})
+	defer provider.Close()
 	log.Info("generated data", "contacts", *records, "companies", *companies, "seed", *seed,
 		"took", time.Since(start).Round(time.Millisecond))
 

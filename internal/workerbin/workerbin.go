@@ -35,6 +35,12 @@ func (w Worker) Command() []string { return []string{w.Bin, "worker", "--cache",
 // Main builds the binary into a temporary directory, fills in *w, runs the tests and removes
 // the directory; a package's TestMain calls it as os.Exit(workerbin.Main(m, &worker)).
 func Main(m interface{ Run() int }, w *Worker) int {
+	// A fuzzing run starts the test binary again as its workers, with this environment:
+	// they use the binary the first process built.
+	if dir := os.Getenv(sharedDirEnv); dir != "" {
+		w.Bin, w.CacheDir = filepath.Join(dir, "ferry"), filepath.Join(dir, "cache")
+		return m.Run()
+	}
 	dir, err := os.MkdirTemp("", "ferry-workerbin")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -46,5 +52,10 @@ func Main(m interface{ Run() int }, w *Worker) int {
 		return 1
 	}
 	w.CacheDir = filepath.Join(dir, "cache")
+	os.Setenv(sharedDirEnv, dir)
+	defer os.Unsetenv(sharedDirEnv)
 	return m.Run()
 }
+
+// sharedDirEnv names the directory of a binary built by a parent test process.
+const sharedDirEnv = "FERRY_TEST_WORKERBIN_DIR"

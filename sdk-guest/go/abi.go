@@ -28,6 +28,10 @@ const (
 	fnLastSyncTime
 	fnOutput
 	fnFail
+	fnLinksGet
+	fnLinksPut
+	fnLinksDelete
+	fnTriggerSync
 )
 
 var hostFuncNames = [...]string{
@@ -46,6 +50,10 @@ var hostFuncNames = [...]string{
 	fnLastSyncTime:    "last_sync_time",
 	fnOutput:          "output",
 	fnFail:            "fail",
+	fnLinksGet:        "links_get",
+	fnLinksPut:        "links_put",
+	fnLinksDelete:     "links_delete",
+	fnTriggerSync:     "trigger_sync",
 }
 
 // String returns the import's name in the "ferry" module.

@@ -62,6 +62,18 @@ func hostOutput(ptr unsafe.Pointer, size uint32) int64
 //go:wasmimport ferry fail
 func hostFail(ptr unsafe.Pointer, size uint32) int64
 
+//go:wasmimport ferry links_get
+func hostLinksGet(ptr unsafe.Pointer, size uint32) int64
+
+//go:wasmimport ferry links_put
+func hostLinksPut(ptr unsafe.Pointer, size uint32) int64
+
+//go:wasmimport ferry links_delete
+func hostLinksDelete(ptr unsafe.Pointer, size uint32) int64
+
+//go:wasmimport ferry trigger_sync
+func hostTriggerSync(ptr unsafe.Pointer, size uint32) int64
+
 // wasmABI calls the host through the "ferry" imports.
 type wasmABI struct{}
 
@@ -102,6 +114,14 @@ func (wasmABI) call(f hostFunc, arg []byte) ([]byte, error) {
 		r = hostOutput(ptr, size)
 	case fnFail:
 		r = hostFail(ptr, size)
+	case fnLinksGet:
+		r = hostLinksGet(ptr, size)
+	case fnLinksPut:
+		r = hostLinksPut(ptr, size)
+	case fnLinksDelete:
+		r = hostLinksDelete(ptr, size)
+	case fnTriggerSync:
+		r = hostTriggerSync(ptr, size)
 	default:
 		return nil, hostError("ferry: unknown host function " + f.String())
 	}

@@ -1,14 +1,15 @@
-// Package ferry is the Go guest SDK for Ferry: it lets a sync or action function, compiled to
-// WebAssembly, use the capabilities the Ferry host offers (HTTP to the provider through the
-// host's proxy, batch record saves, updates and deletes, checkpoints, connection metadata and
-// logging) through Ferry's host ABI, version 1 (docs/abi.md in the Ferry repository).
+// Package ferry is the Go guest SDK for Ferry: it lets a sync, action or inbound webhook
+// handler, compiled to WebAssembly, use the capabilities the Ferry host offers (HTTP to the
+// provider through the host's proxy, batch record saves, updates and deletes, checkpoints,
+// connection metadata, data links, sync triggers and logging) through Ferry's host ABI,
+// version 1 (docs/abi.md in the Ferry repository).
 //
 // A plugin is a main package with an empty main function, built as a WASI reactor:
 //
 //	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o plugin.wasm .
 //
 // Each function named in ferry.yaml is a //go:wasmexport function of type func() int32 that
-// hands its work to [RunSync] or [RunAction]:
+// hands its work to [RunSync], [RunAction] or [RunWebhook]:
 //
 //	//go:wasmexport sync_contacts
 //	func syncContacts() int32 {
@@ -22,14 +23,22 @@
 //		})
 //	}
 //
+// # Two-way sync
+//
+// Syncs read from the provider; actions write to it. An action finds the provider's record
+// that matches an app's record through a data link ([Links]), saves what the provider
+// answered so the cache is current before the next sync, and may ask for a sync to run
+// ([Host.TriggerSync]). A webhook handler ([RunWebhook]) takes the provider's own change
+// notifications and saves or deletes records as they happen.
+//
 // Importing the package is enough to mark the module as speaking ABI version 1: the package
 // exports __ferry_abi_v1 itself.
 //
 // # Execution model
 //
 // Every run gets a fresh instance of the module, so package-level state never leaks from one
-// run to the next. The SDK is single-threaded, like the module: a [Sync] or [Action] is not
-// safe for concurrent use, and a plugin gains nothing from goroutines because every host call
+// run to the next. The SDK is single-threaded, like the module: a [Sync], [Action] or
+// [Webhook] is not safe for concurrent use, and a plugin gains nothing from goroutines because every host call
 // blocks the whole module.
 //
 // # Memory

@@ -170,3 +170,78 @@ func ExampleHost_Metadata() {
 		return nil
 	})
 }
+
+// A push action: the app names its own record, the data link finds the provider's, and the
+// provider's answer is saved so the cache is current before the next sync.
+func ExampleLinks() {
+	_ = ferry.RunAction(func(a *ferry.Action) error {
+		var in struct {
+			AppID string `json:"app_id"`
+			Email string `json:"email"`
+		}
+		if err := a.Input(&in); err != nil {
+			return err
+		}
+		link, ok, err := a.Links.ByAppID("Contact", in.AppID)
+		if err != nil {
+			return err
+		}
+		var c Contact
+		if ok { // linked: update the provider's record
+			err = a.HTTP.SendJSON("PATCH", "/contacts/"+url.PathEscape(link.ExternalID), map[string]string{"email": in.Email}, &c)
+		} else { // not yet: create it and remember the pair
+			err = a.HTTP.SendJSON("POST", "/contacts", map[string]string{"email": in.Email}, &c)
+			if err == nil {
+				err = a.Links.Put("Contact", ferry.Link{AppID: in.AppID, ExternalID: c.ID})
+			}
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := a.Save("Contact", []Contact{c}); err != nil {
+			return err
+		}
+		return a.Output(map[string]string{"id": c.ID})
+	})
+}
+
+// An inbound webhook handler: the provider tells Ferry what changed, and the handler brings
+// the cache up to date at once. The host checked the provider's signature before the call.
+//
+//	//go:wasmexport on_webhook
+//	func onWebhook() int32 { return ferry.RunWebhook(onWebhookImpl) }
+func ExampleRunWebhook() {
+	_ = ferry.RunWebhook(func(w *ferry.Webhook) error {
+		req, err := w.Request()
+		if err != nil {
+			return err
+		}
+		var event struct {
+			Type    string  `json:"type"`
+			Contact Contact `json:"contact"`
+			ID      string  `json:"id"`
+		}
+		if err := req.JSON(&event); err != nil {
+			return err
+		}
+		switch event.Type {
+		case "contact.created", "contact.updated":
+			_, err = w.Save("Contact", []Contact{event.Contact})
+		case "contact.deleted":
+			_, err = w.Delete("Contact", event.ID)
+		default:
+			w.Log.Warnf("ignored a %q event", event.Type)
+		}
+		return err
+	})
+}
+
+// An action that wrote in bulk asks for a sync instead of saving every record itself.
+func ExampleHost_TriggerSync() {
+	_ = ferry.RunAction(func(a *ferry.Action) error {
+		if err := a.HTTP.SendJSON("POST", "/contacts/import", map[string]string{"list": "q3-leads"}, nil); err != nil {
+			return err
+		}
+		return a.TriggerSync("contacts")
+	})
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -29,6 +30,8 @@ type testHost struct {
 	output     []byte
 	failure    string
 	logs       []string
+	links      map[string][]Link // per model, in the order they were put
+	triggered  []string          // the syncs trigger_sync asked for
 }
 
 var _ abi = (*testHost)(nil)
@@ -90,6 +93,11 @@ func (th *testHost) call(f hostFunc, arg []byte) ([]byte, error) {
 		return th.recordsCall(f, arg)
 	case fnHTTP:
 		return th.http(arg)
+	case fnLinksGet, fnLinksPut, fnLinksDelete:
+		return th.linksCall(f, arg)
+	case fnTriggerSync:
+		th.triggered = append(th.triggered, string(arg))
+		return nil, nil
 	}
 	return nil, hostError("unknown function " + f.String())
 }
@@ -168,6 +176,41 @@ func (th *testHost) recordsCall(f hostFunc, arg []byte) ([]byte, error) {
 		return fmt.Appendf(nil, `{"updated":%d,"unchanged":%d}`, updated, unchanged), nil
 	}
 	return fmt.Appendf(nil, `{"added":%d,"updated":%d,"unchanged":%d}`, added, updated, unchanged), nil
+}
+
+// linksCall keeps links the way the host does: one per app id and one per external id within
+// a model.
+func (th *testHost) linksCall(f hostFunc, arg []byte) ([]byte, error) {
+	model, body, ok := bytes.Cut(arg, []byte("\n"))
+	if !ok {
+		return nil, hostError("no model header")
+	}
+	var q Link
+	if err := json.Unmarshal(body, &q); err != nil {
+		return nil, hostError(err.Error())
+	}
+	if th.links == nil {
+		th.links = map[string][]Link{}
+	}
+	links := th.links[string(model)]
+	switch f {
+	case fnLinksGet:
+		for _, l := range links {
+			if q.AppID != "" && l.AppID == q.AppID || q.AppID == "" && l.ExternalID == q.ExternalID {
+				return json.Marshal(l)
+			}
+		}
+		return nil, nil
+	case fnLinksPut:
+		if q.AppID == "" || q.ExternalID == "" {
+			return nil, hostError(`links_put needs "app_id" and "external_id"`)
+		}
+		links = slices.DeleteFunc(links, func(l Link) bool { return l.AppID == q.AppID || l.ExternalID == q.ExternalID })
+		th.links[string(model)] = append(links, q)
+	default:
+		th.links[string(model)] = slices.DeleteFunc(links, func(l Link) bool { return l.AppID == q.AppID })
+	}
+	return nil, nil
 }
 
 // http proxies a request to the test server the way the Ferry host does: path against the

@@ -11,8 +11,9 @@ import (
 // the run's log.
 var stderr io.Writer = os.Stderr
 
-// Host gives a function the capabilities the Ferry host offers every sync and action: records,
-// connection metadata, HTTP to the provider and logging. [Sync] and [Action] embed it.
+// Host gives a function the capabilities the Ferry host offers every sync, action and webhook
+// handler: records, data links, connection metadata, HTTP to the provider, sync triggers and
+// logging. [Sync], [Action] and [Webhook] embed it.
 //
 // A Host is not safe for concurrent use; a module is single-threaded anyway.
 type Host struct {
@@ -21,6 +22,8 @@ type Host struct {
 	// HTTP sends requests to the provider through the host's proxy, which adds the
 	// connection's credentials, applies its rate limit and retries transient failures.
 	HTTP HTTPClient
+	// Links reads and writes the connection's data links between app and provider ids.
+	Links Links
 
 	abi         abi
 	scratch     []byte // argument buffer, reused from call to call
@@ -32,6 +35,7 @@ func newHost(a abi) *Host {
 	h := &Host{abi: a}
 	h.Log = Logger{h: h}
 	h.HTTP = HTTPClient{h: h}
+	h.Links = Links{h: h}
 	return h
 }
 

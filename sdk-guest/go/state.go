@@ -111,14 +111,19 @@ func (a *Action) Input(v any) error {
 // Output sets the action's result to v encoded as JSON; a json.RawMessage is passed as it is.
 // Calling it again replaces the earlier output.
 func (a *Action) Output(v any) error {
-	arg, err := a.encodeArg("", v, 0, "output")
+	return a.output(v, "output")
+}
+
+// output hands the host v, encoded as JSON, as the call's output; what names it in errors.
+func (h *Host) output(v any, what string) error {
+	arg, err := h.encodeArg("", v, 0, what)
 	if err != nil {
-		return fmt.Errorf("ferry: set output: %w", err)
+		return fmt.Errorf("ferry: set %s: %w", what, err)
 	}
-	_, err = a.call(fnOutput, arg)
-	a.release()
+	_, err = h.call(fnOutput, arg)
+	h.release()
 	if err != nil {
-		return fmt.Errorf("ferry: set output: %w", err)
+		return fmt.Errorf("ferry: set %s: %w", what, err)
 	}
 	return nil
 }

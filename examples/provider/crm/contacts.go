@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -70,8 +71,126 @@ func (s *Server) PutContact(c Contact) (stored Contact, created bool, err error)
 		// after the contacts does not delete it again.
 		s.deleted = slices.DeleteFunc(s.deleted, func(d Deletion) bool { return d.ID == c.ID })
 	}
-	s.appendContact(&contactEntry{c: c, key: now.UnixNano(), json: b})
+	e := &contactEntry{c: c, key: now.UnixNano(), json: b}
+	s.appendContact(e)
+	s.notifyContact(e, !exists)
 	return cloneContact(c), !exists, nil
+}
+
+// NewContact is a contact to create with [Server.CreateContact] (the body of POST /contacts):
+// every field but those the server sets (id, created_at, updated_at).
+type NewContact struct {
+	FirstName string   `json:"first_name"`
+	LastName  string   `json:"last_name"`
+	Email     string   `json:"email"` // required
+	Phone     string   `json:"phone"`
+	Title     string   `json:"title"`
+	CompanyID string   `json:"company_id"`
+	Tags      []string `json:"tags"`
+	Address   Address  `json:"address"`
+	Notes     string   `json:"notes"`
+}
+
+// CreateContact creates a contact from n with a new id (after the highest contact id ever
+// used; ids are never reused) and created_at and updated_at set to now, and returns it as
+// stored. The email is required; nil tags are stored as an empty list. It returns an error
+// wrapping ErrInvalid when the email is empty.
+func (s *Server) CreateContact(n NewContact) (Contact, error) {
+	if strings.TrimSpace(n.Email) == "" {
+		return Contact{}, fmt.Errorf("create contact: %w: \"email\" is required", ErrInvalid)
+	}
+	c := Contact{
+		FirstName: n.FirstName, LastName: n.LastName, Email: n.Email, Phone: n.Phone, Title: n.Title,
+		CompanyID: n.CompanyID, Tags: slices.Clone(n.Tags), Address: n.Address, Notes: n.Notes,
+	}
+	if c.Tags == nil {
+		c.Tags = []string{}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c.ID = contactID(s.lastContact + 1)
+	now := s.clock.next()
+	c.CreatedAt, c.UpdatedAt = now, now
+	b, err := json.Marshal(c)
+	if err != nil {
+		return Contact{}, fmt.Errorf("create contact %q: %w", c.ID, err)
+	}
+	e := &contactEntry{c: c, key: now.UnixNano(), json: b}
+	s.appendContact(e) // moves lastContact to the new id
+	s.notifyContact(e, true)
+	return cloneContact(c), nil
+}
+
+// ContactPatch is a change to a contact for [Server.PatchContact] (the body of
+// PATCH /contacts/{id}): a field that is nil (left out of the JSON, or null) keeps its value.
+type ContactPatch struct {
+	FirstName *string       `json:"first_name,omitempty"`
+	LastName  *string       `json:"last_name,omitempty"`
+	Email     *string       `json:"email,omitempty"`
+	Phone     *string       `json:"phone,omitempty"`
+	Title     *string       `json:"title,omitempty"`
+	CompanyID *string       `json:"company_id,omitempty"`
+	Tags      *[]string     `json:"tags,omitempty"`
+	Address   *AddressPatch `json:"address,omitempty"`
+	Notes     *string       `json:"notes,omitempty"`
+}
+
+// AddressPatch changes some fields of an address; nil fields keep their value.
+type AddressPatch struct {
+	Street  *string `json:"street,omitempty"`
+	City    *string `json:"city,omitempty"`
+	Country *string `json:"country,omitempty"`
+}
+
+// PatchContact merges p into the contact with the given id and returns it as stored, with a
+// new updated_at: every patch is a change, even one that sets the values the contact had. It
+// returns an error wrapping ErrNotFound when there is no such contact, and one wrapping
+// ErrInvalid when p would empty the email.
+func (s *Server) PatchContact(id string, p ContactPatch) (Contact, error) {
+	if p.Email != nil && strings.TrimSpace(*p.Email) == "" {
+		return Contact{}, fmt.Errorf("patch contact %q: %w: \"email\" must not be empty", id, ErrInvalid)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, ok := s.contactByID[id]
+	if !ok {
+		return Contact{}, fmt.Errorf("patch contact %q: %w", id, ErrNotFound)
+	}
+	c := cloneContact(old.c)
+	set := func(dst *string, v *string) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	set(&c.FirstName, p.FirstName)
+	set(&c.LastName, p.LastName)
+	set(&c.Email, p.Email)
+	set(&c.Phone, p.Phone)
+	set(&c.Title, p.Title)
+	set(&c.CompanyID, p.CompanyID)
+	set(&c.Notes, p.Notes)
+	if p.Tags != nil {
+		c.Tags = slices.Clone(*p.Tags)
+		if c.Tags == nil {
+			c.Tags = []string{}
+		}
+	}
+	if a := p.Address; a != nil {
+		set(&c.Address.Street, a.Street)
+		set(&c.Address.City, a.City)
+		set(&c.Address.Country, a.Country)
+	}
+	now := s.clock.next()
+	c.UpdatedAt = now
+	b, err := json.Marshal(c)
+	if err != nil {
+		return Contact{}, fmt.Errorf("patch contact %q: %w", id, err)
+	}
+	s.removeContact(old)
+	e := &contactEntry{c: c, key: now.UnixNano(), json: b}
+	s.appendContact(e)
+	s.notifyContact(e, false)
+	return cloneContact(c), nil
 }
 
 // DeleteContact deletes the contact with the given id and adds it to the deletion feed.
@@ -85,6 +204,7 @@ func (s *Server) DeleteContact(id string) error {
 	}
 	s.removeContact(e)
 	s.deleted = append(s.deleted, Deletion{ID: id, DeletedAt: s.clock.next()})
+	s.notifyDeleted(id)
 	return nil
 }
 
@@ -126,11 +246,13 @@ var beforeAllContacts = contactPosition{key: math.MinInt64}
 
 // appendContactsPage appends the JSON of one page of the contacts endpoint to dst: at most
 // limit contacts after position after whose update time is after updatedAfter (Unix
-// nanoseconds), and the cursor of the next page, "" when this page is the last.
+// nanoseconds) and, when email is not "", whose email is exactly email; and the cursor of the
+// next page, "" when this page is the last.
 //
 // The page is built by concatenating the contacts' cached JSON under the read lock, and
-// nothing is written to the network while the lock is held.
-func (s *Server) appendContactsPage(dst []byte, after contactPosition, updatedAfter int64, limit int) []byte {
+// nothing is written to the network while the lock is held. Without an email it is a binary
+// search; with one, a scan from there (a provider would keep an index; this one has no need).
+func (s *Server) appendContactsPage(dst []byte, after contactPosition, updatedAfter int64, limit int, email string) []byte {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	all := s.contacts
@@ -141,11 +263,26 @@ func (s *Server) appendContactsPage(dst []byte, after contactPosition, updatedAf
 	if i := sort.Search(len(all), func(i int) bool { return all[i].key > updatedAfter }); i > start {
 		start = i
 	}
-	end := min(start+limit, len(all))
-	page := all[start:end]
+	var page []*contactEntry
+	more := false // whether a contact is left for a next page
+	if email == "" {
+		end := min(start+limit, len(all))
+		page, more = all[start:end], end < len(all)
+	} else {
+		for _, e := range all[start:] {
+			if e.c.Email != email {
+				continue
+			}
+			if len(page) == limit {
+				more = true
+				break
+			}
+			page = append(page, e)
+		}
+	}
 
 	var next string
-	if end < len(all) {
+	if more {
 		last := page[len(page)-1]
 		next = encodeCursor(contactPosition{key: last.key, id: last.c.ID})
 	}

@@ -33,6 +33,8 @@ func (s *Server) routes() *http.ServeMux {
 	data := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, s.authorized(s.limited(h))) }
 
 	data("GET /contacts", s.listContacts)
+	data("POST /contacts", s.createContact)
+	data("PATCH /contacts/{id}", s.patchContact)
 	data("GET /contacts/deleted", s.listDeletedContacts)
 	data("GET /companies", s.listCompanies)
 
@@ -42,6 +44,8 @@ func (s *Server) routes() *http.ServeMux {
 	handle("PUT /admin/companies/{id}", s.putCompany)
 	handle("DELETE /admin/companies/{id}", s.deleteCompany)
 	handle("GET /admin/stats", s.stats)
+	handle("PUT /admin/webhook", s.putWebhook)
+	handle("GET /admin/webhook", s.getWebhook)
 
 	handle("/", s.noRoute)
 	return mux
@@ -52,7 +56,7 @@ func (s *Server) routes() *http.ServeMux {
 // it exists so that every error, not only ours, is JSON.)
 func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) {
 	var allow []string
-	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 		probe := &http.Request{Method: m, URL: r.URL, Host: r.Host}
 		if _, pattern := s.mux.Handler(probe); pattern != "/" {
 			allow = append(allow, m)
@@ -122,8 +126,39 @@ func (s *Server) listContacts(w http.ResponseWriter, r *http.Request) {
 	}
 	buf := getBuffer()
 	defer putBuffer(buf)
-	*buf = s.appendContactsPage((*buf)[:0], after, updatedAfter, limit)
+	*buf = s.appendContactsPage((*buf)[:0], after, updatedAfter, limit, q.Get("email"))
 	writeJSONBytes(w, http.StatusOK, *buf)
+}
+
+// createContact serves POST /contacts: 201 with the new contact.
+func (s *Server) createContact(w http.ResponseWriter, r *http.Request) {
+	var n NewContact
+	if err := decodeBody(w, r, &n); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	c, err := s.CreateContact(n)
+	if err != nil {
+		writeError(w, statusOf(err), err.Error())
+		return
+	}
+	writeJSON(w, http.StatusCreated, c)
+}
+
+// patchContact serves PATCH /contacts/{id}: 200 with the changed contact, 404 for an unknown
+// id.
+func (s *Server) patchContact(w http.ResponseWriter, r *http.Request) {
+	var p ContactPatch
+	if err := decodeBody(w, r, &p); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	c, err := s.PatchContact(r.PathValue("id"), p)
+	if err != nil {
+		writeError(w, statusOf(err), err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
 }
 
 // listDeletedContacts serves GET /contacts/deleted?since=T.
@@ -249,6 +284,31 @@ func (s *Server) deleteCompany(w http.ResponseWriter, r *http.Request) {
 // stats serves GET /admin/stats.
 func (s *Server) stats(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, s.Stats())
+}
+
+// webhookURL is what the admin routes show of the webhook: never its secret.
+type webhookURL struct {
+	URL string `json:"url"`
+}
+
+// putWebhook serves PUT /admin/webhook {"url", "secret"}: 200 with {"url"}. An empty url
+// turns webhooks off.
+func (s *Server) putWebhook(w http.ResponseWriter, r *http.Request) {
+	var hook Webhook
+	if err := decodeBody(w, r, &hook); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if err := s.SetWebhook(hook); err != nil {
+		writeError(w, statusOf(err), err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, webhookURL{hook.URL})
+}
+
+// getWebhook serves GET /admin/webhook: {"url"}, "" when webhooks are off.
+func (s *Server) getWebhook(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, webhookURL{s.Webhook().URL})
 }
 
 // pageBuffers holds the buffers pages are built in, so that serving a 1 MB page does not

@@ -33,7 +33,8 @@ type MutationResult struct {
 // apart from the times of the changes.
 //
 // Each change gets its own time from the clock, so deleted contacts enter the deletion feed
-// and updated or added contacts move to the end of the contacts order.
+// and updated or added contacts move to the end of the contacts order. Each contact change
+// is also a webhook event, in the same order: deletions, updates, additions.
 func (s *Server) Mutate(m Mutation) (MutationResult, error) {
 	for _, n := range []struct {
 		name  string
@@ -83,13 +84,16 @@ func (s *Server) mutateContacts(m Mutation) MutationResult {
 
 	for _, e := range deleted {
 		s.deleted = append(s.deleted, Deletion{ID: e.c.ID, DeletedAt: s.clock.next()})
+		s.notifyDeleted(e.c.ID)
 		res.Deleted = append(res.Deleted, e.c.ID)
 	}
 	for _, e := range updated {
 		c := cloneContact(e.c)
 		s.gen.revise(&c)
 		c.UpdatedAt = s.clock.next()
-		s.appendContact(s.gen.newContactEntry(c))
+		ne := s.gen.newContactEntry(c)
+		s.appendContact(ne)
+		s.notifyContact(ne, false)
 		res.Updated = append(res.Updated, c.ID)
 	}
 	for range m.Add {
@@ -101,7 +105,9 @@ func (s *Server) mutateContacts(m Mutation) MutationResult {
 		}
 		now := s.clock.next()
 		c := s.gen.contact(s.lastContact, companyID, domain, now, now)
-		s.appendContact(s.gen.newContactEntry(c))
+		e := s.gen.newContactEntry(c)
+		s.appendContact(e)
+		s.notifyContact(e, true)
 		res.Added = append(res.Added, c.ID)
 	}
 	return res

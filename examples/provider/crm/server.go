@@ -2,6 +2,7 @@ package crm
 
 import (
 	"cmp"
+	"log/slog"
 	"math"
 	"net/http"
 	"slices"
@@ -32,10 +33,18 @@ type Options struct {
 	// Now is the wall clock, for update times and the rate limit; nil means time.Now. Tests
 	// pass a fixed clock to make the rate limit independent of how fast they run.
 	Now func() time.Time
+	// Webhook is where to POST an event for every contact change; the zero value sends none.
+	// New does not check it (call its Validate first): with an unusable one, every delivery
+	// fails. [Server.SetWebhook] changes it later.
+	Webhook Webhook
+	// Log receives the webhook sender's warnings (events given up); nil discards them.
+	Log *slog.Logger
 }
 
 // Server is the example provider: an in-memory CRM behind an HTTP API. It is safe for
-// concurrent use; reads share a lock and never wait for each other.
+// concurrent use; reads share a lock and never wait for each other. With a webhook set, it
+// POSTs a signed event for every contact change from a goroutine of its own; [Server.Close]
+// stops it.
 type Server struct {
 	token   string
 	now     func() time.Time
@@ -44,6 +53,7 @@ type Server struct {
 
 	requests    atomic.Int64
 	rateLimited atomic.Int64
+	hooks       *notifier // sends contact events; takes its own lock, inside mu
 
 	mu          sync.RWMutex
 	clock       clock
@@ -84,6 +94,7 @@ func New(opts Options) *Server {
 		contactByID: make(map[string]*contactEntry, max(opts.Contacts, 0)),
 		companyByID: make(map[string]*companyEntry, max(opts.Companies, 0)),
 		gen:         newGenerator(opts.Seed, 1),
+		hooks:       newNotifier(opts.Webhook, opts.Log),
 	}
 	if s.token == "" {
 		s.token = DefaultToken
@@ -165,11 +176,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 type Stats struct {
 	Contacts  int `json:"contacts"`
 	Companies int `json:"companies"`
-	// Requests counts authenticated requests to the data routes (/contacts,
-	// /contacts/deleted, /companies), including those refused by the rate limit.
+	// Requests counts authenticated requests to the data routes (GET, POST and PATCH
+	// /contacts, /contacts/deleted, /companies), including those refused by the rate limit.
 	Requests int64 `json:"requests"`
 	// RateLimited counts the data requests answered with 429.
 	RateLimited int64 `json:"rate_limited"`
+	// WebhooksSent counts the webhook events the receiver answered 2xx; WebhooksFailed
+	// those given up after every retry; WebhooksDropped those dropped because too many
+	// waited; WebhooksPending those waiting, the one being sent included.
+	WebhooksSent    int64 `json:"webhooks_sent"`
+	WebhooksFailed  int64 `json:"webhooks_failed"`
+	WebhooksDropped int64 `json:"webhooks_dropped"`
+	WebhooksPending int   `json:"webhooks_pending"`
 }
 
 // Stats returns the current counts.
@@ -177,10 +195,14 @@ func (s *Server) Stats() Stats {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return Stats{
-		Contacts:    len(s.contacts),
-		Companies:   len(s.companies),
-		Requests:    s.requests.Load(),
-		RateLimited: s.rateLimited.Load(),
+		Contacts:        len(s.contacts),
+		Companies:       len(s.companies),
+		Requests:        s.requests.Load(),
+		RateLimited:     s.rateLimited.Load(),
+		WebhooksSent:    s.hooks.sent.Load(),
+		WebhooksFailed:  s.hooks.failed.Load(),
+		WebhooksDropped: s.hooks.dropped.Load(),
+		WebhooksPending: s.hooks.pending(),
 	}
 }
 

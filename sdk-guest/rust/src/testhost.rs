@@ -1,0 +1,329 @@
+//! An in-memory Ferry host speaking the ABI through the [`Abi`] seam, for the SDK's tests:
+//! records, checkpoint, metadata, links, logs and the run's outcome live in its state, and HTTP
+//! goes to a provider function that answers like a server would. Tests read the state to
+//! assert what a function did.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use crate::abi::{Abi, HostFn};
+use crate::error::Error;
+
+/// A request as the provider function receives it: the host's resolution of path or URL,
+/// with the query merged.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ProviderRequest {
+    pub method: String,
+    /// The path, or the absolute URL, without query.
+    pub target: String,
+    pub query: BTreeMap<String, Vec<String>>,
+    pub headers: BTreeMap<String, Vec<String>>,
+    pub body: Vec<u8>,
+}
+
+impl ProviderRequest {
+    pub fn param(&self, k: &str) -> Option<&str> {
+        self.query
+            .get(k)
+            .and_then(|v| v.first())
+            .map(|s| s.as_str())
+    }
+
+    /// The request as a line: target?query, with the query in key order.
+    pub fn uri(&self) -> String {
+        let q = crate::http::encode_query(&self.query);
+        if q.is_empty() {
+            self.target.clone()
+        } else {
+            format!("{}?{}", self.target, q)
+        }
+    }
+}
+
+/// A provider's answer: status, headers, body.
+pub(crate) type ProviderResponse = (u16, Vec<(&'static str, String)>, String);
+
+#[derive(Default)]
+pub(crate) struct State {
+    pub calls: Vec<HostFn>,
+    pub args: Vec<Vec<u8>>,
+    pub errs: BTreeMap<&'static str, String>, // host function name -> error it answers
+    pub records: BTreeMap<String, BTreeMap<String, Value>>,
+    pub checkpoint: Option<Vec<u8>>,
+    pub metadata: Option<Vec<u8>>,
+    pub last_sync: Option<String>,
+    pub links: BTreeMap<String, Vec<(String, String)>>, // model -> (app id, external id)
+    pub triggered: Vec<String>,
+    pub input: Option<Vec<u8>>,
+    pub output: Option<Vec<u8>>,
+    pub failure: Option<String>,
+    pub logs: Vec<String>,
+    pub requests: Vec<ProviderRequest>,
+}
+
+impl State {
+    pub fn count(&self, f: HostFn) -> usize {
+        self.calls.iter().filter(|&&c| c == f).count()
+    }
+}
+
+/// The provider behind a test host.
+type Provider = Rc<RefCell<dyn FnMut(&ProviderRequest) -> ProviderResponse>>;
+
+pub(crate) struct TestHost {
+    pub state: Rc<RefCell<State>>,
+    provider: Provider,
+}
+
+impl TestHost {
+    /// A host whose provider answers 404 to everything.
+    pub fn new() -> TestHost {
+        TestHost::with_provider(|_| (404, vec![], r#"{"error":"no route"}"#.to_string()))
+    }
+
+    pub fn with_provider(
+        f: impl FnMut(&ProviderRequest) -> ProviderResponse + 'static,
+    ) -> TestHost {
+        TestHost {
+            state: Rc::new(RefCell::new(State::default())),
+            provider: Rc::new(RefCell::new(f)),
+        }
+    }
+
+    /// The ABI to run a function with; it shares this host's state.
+    pub fn abi(&self) -> Box<dyn Abi> {
+        Box::new(TestHost {
+            state: self.state.clone(),
+            provider: self.provider.clone(),
+        })
+    }
+
+    pub fn state(&self) -> std::cell::Ref<'_, State> {
+        self.state.borrow()
+    }
+
+    pub fn state_mut(&self) -> std::cell::RefMut<'_, State> {
+        self.state.borrow_mut()
+    }
+}
+
+fn split_header(arg: &[u8]) -> Result<(String, &[u8]), Error> {
+    match arg.iter().position(|&c| c == b'\n') {
+        Some(i) => Ok((
+            String::from_utf8_lossy(&arg[..i]).into_owned(),
+            &arg[i + 1..],
+        )),
+        None => Err(Error::host("no model header".to_string())),
+    }
+}
+
+impl Abi for TestHost {
+    fn call(&mut self, f: HostFn, arg: &[u8]) -> Result<Option<Vec<u8>>, Error> {
+        let mut st = self.state.borrow_mut();
+        st.calls.push(f);
+        st.args.push(arg.to_vec());
+        if let Some(msg) = st.errs.get(f.name()) {
+            return Err(Error::host(msg.clone()));
+        }
+        let text = String::from_utf8_lossy(arg).into_owned();
+        match f {
+            HostFn::Log => {
+                st.logs.push(text.replacen('\n', ": ", 1));
+                Ok(None)
+            }
+            HostFn::Input => Ok(st.input.clone()),
+            HostFn::Output => {
+                st.output = Some(arg.to_vec());
+                Ok(None)
+            }
+            HostFn::Fail => {
+                st.failure = Some(text);
+                Ok(None)
+            }
+            HostFn::CheckpointGet => Ok(st.checkpoint.clone()),
+            HostFn::CheckpointSave => {
+                st.checkpoint = Some(arg.to_vec());
+                Ok(None)
+            }
+            HostFn::CheckpointClear => {
+                st.checkpoint = None;
+                Ok(None)
+            }
+            HostFn::MetadataGet => Ok(Some(st.metadata.clone().unwrap_or_else(|| b"{}".to_vec()))),
+            HostFn::MetadataSet => {
+                st.metadata = Some(arg.to_vec());
+                Ok(None)
+            }
+            HostFn::LastSyncTime => Ok(st.last_sync.clone().map(String::into_bytes)),
+            HostFn::TriggerSync => {
+                st.triggered.push(text);
+                Ok(None)
+            }
+            HostFn::LinksGet | HostFn::LinksPut | HostFn::LinksDelete => links(&mut st, f, arg),
+            HostFn::RecordsSave
+            | HostFn::RecordsUpdate
+            | HostFn::RecordsDelete
+            | HostFn::RecordsGet => records(&mut st, f, arg),
+            HostFn::Http => {
+                drop(st);
+                self.http(arg)
+            }
+        }
+    }
+}
+
+fn links(st: &mut State, f: HostFn, arg: &[u8]) -> Result<Option<Vec<u8>>, Error> {
+    #[derive(Deserialize)]
+    struct Key {
+        #[serde(default)]
+        app_id: String,
+        #[serde(default)]
+        external_id: String,
+    }
+    let (model, body) = split_header(arg)?;
+    let key: Key = serde_json::from_slice(body).map_err(|e| Error::host(e.to_string()))?;
+    let links = st.links.entry(model).or_default();
+    match f {
+        HostFn::LinksGet => {
+            let found = links.iter().find(|(a, e)| {
+                (!key.app_id.is_empty() && *a == key.app_id)
+                    || (!key.external_id.is_empty() && *e == key.external_id)
+            });
+            Ok(found.map(|(a, e)| {
+                json!({"app_id": a, "external_id": e})
+                    .to_string()
+                    .into_bytes()
+            }))
+        }
+        HostFn::LinksPut => {
+            links.retain(|(a, e)| *a != key.app_id && *e != key.external_id);
+            links.push((key.app_id, key.external_id));
+            Ok(None)
+        }
+        _ => {
+            links.retain(|(a, _)| *a != key.app_id);
+            Ok(None)
+        }
+    }
+}
+
+fn records(st: &mut State, f: HostFn, arg: &[u8]) -> Result<Option<Vec<u8>>, Error> {
+    let (model, body) = split_header(arg)?;
+    let cache = st.records.entry(model.clone()).or_default();
+    if f == HostFn::RecordsDelete || f == HostFn::RecordsGet {
+        let ids: Vec<String> =
+            serde_json::from_slice(body).map_err(|e| Error::host(e.to_string()))?;
+        let mut found = Vec::new();
+        for id in &ids {
+            if let Some(rec) = cache.get(id) {
+                found.push(rec.clone());
+                if f == HostFn::RecordsDelete {
+                    cache.remove(id);
+                }
+            }
+        }
+        if f == HostFn::RecordsGet {
+            return Ok(Some(Value::Array(found).to_string().into_bytes()));
+        }
+        return Ok(Some(
+            json!({ "deleted": found.len() }).to_string().into_bytes(),
+        ));
+    }
+    let batch: Vec<Map<String, Value>> = serde_json::from_slice(body)
+        .map_err(|e| Error::host(format!("save {} batch: {}", model, e)))?;
+    for (i, rec) in batch.iter().enumerate() {
+        if !matches!(rec.get("id"), Some(Value::String(_))) {
+            return Err(Error::host(format!(
+                r#"save {} batch: record {}: "id" must be a string"#,
+                model, i
+            )));
+        }
+    }
+    let (mut added, mut updated, mut unchanged) = (0, 0, 0);
+    for rec in batch {
+        let id = rec["id"].as_str().unwrap().to_string();
+        let old = cache.get(&id).cloned();
+        let new = if f == HostFn::RecordsUpdate {
+            let mut merged = match &old {
+                Some(Value::Object(m)) => m.clone(),
+                _ => continue,
+            };
+            for (k, v) in rec {
+                merged.insert(k, v);
+            }
+            Value::Object(merged)
+        } else {
+            Value::Object(rec)
+        };
+        match &old {
+            None => added += 1,
+            Some(o) if *o == new => unchanged += 1,
+            Some(_) => updated += 1,
+        }
+        cache.insert(id, new);
+    }
+    let res = if f == HostFn::RecordsUpdate {
+        json!({"updated": updated, "unchanged": unchanged})
+    } else {
+        json!({"added": added, "updated": updated, "unchanged": unchanged})
+    };
+    Ok(Some(res.to_string().into_bytes()))
+}
+
+impl TestHost {
+    /// Answers an http call the way the Ferry host does: path, or absolute url, with the
+    /// request's query merged into the URL's.
+    fn http(&self, arg: &[u8]) -> Result<Option<Vec<u8>>, Error> {
+        #[derive(Deserialize)]
+        struct Head {
+            method: String,
+            #[serde(default)]
+            path: String,
+            #[serde(default)]
+            url: String,
+            #[serde(default)]
+            query: BTreeMap<String, Vec<String>>,
+            #[serde(default)]
+            headers: BTreeMap<String, Vec<String>>,
+        }
+        let (head, body) = split_header(arg)?;
+        let head: Head = serde_json::from_str(&head)
+            .map_err(|e| Error::host(format!("bad request JSON: {}", e)))?;
+        let target = if head.url.is_empty() {
+            head.path
+        } else {
+            head.url
+        };
+        let (target, url_query) = match target.split_once('?') {
+            Some((t, q)) => (t.to_string(), crate::http::parse_query(q)),
+            None => (target, BTreeMap::new()),
+        };
+        let mut query = url_query;
+        for (k, vs) in head.query {
+            query.entry(k).or_default().extend(vs);
+        }
+        let req = ProviderRequest {
+            method: head.method,
+            target,
+            query,
+            headers: head.headers,
+            body: body.to_vec(),
+        };
+        self.state.borrow_mut().requests.push(req.clone());
+        let (status, headers, body) = (self.provider.borrow_mut())(&req);
+        let mut hs: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (k, v) in headers {
+            hs.entry(k.to_string()).or_default().push(v);
+        }
+        let mut out = json!({"status": status, "headers": hs})
+            .to_string()
+            .into_bytes();
+        out.push(b'\n');
+        out.extend_from_slice(body.as_bytes());
+        Ok(Some(out))
+    }
+}
