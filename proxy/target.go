@@ -2,9 +2,9 @@ package proxy
 
 import (
 	"fmt"
-	"regexp"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 )
 
