@@ -70,23 +70,30 @@ func (r *Registry) DeployPlanned(ctx context.Context, manifest, wasm []byte, opt
 // Check makes every check [Registry.Deploy] makes (module size, manifest, JSON Schemas,
 // module) and stores nothing. Its errors wrap [ErrRefused], as Deploy's do.
 func (r *Registry) Check(ctx context.Context, manifest, wasm []byte) (*Manifest, ABI, error) {
+	m, abi, _, err := r.check(ctx, manifest, wasm)
+	return m, abi, err
+}
+
+// check runs every deploy check and returns what they produce; errors wrap ErrRefused.
+func (r *Registry) check(ctx context.Context, manifest, wasm []byte) (*Manifest, ABI, *Schemas, error) {
 	limit := r.MaxModuleSize
 	if limit <= 0 {
 		limit = DefaultMaxModuleSize
 	}
 	if int64(len(wasm)) > limit {
-		return nil, "", fmt.Errorf("%w: module of %d bytes is over the %d-byte limit", ErrRefused, len(wasm), limit)
+		return nil, "", nil, fmt.Errorf("%w: module of %d bytes is over the %d-byte limit", ErrRefused, len(wasm), limit)
 	}
 	m, err := Parse(manifest)
 	if err != nil {
-		return nil, "", fmt.Errorf("%w: ferry.yaml:\n%w", ErrRefused, err)
+		return nil, "", nil, fmt.Errorf("%w: ferry.yaml:\n%w", ErrRefused, err)
 	}
-	if _, err := compileSchemas(m); err != nil {
-		return nil, "", fmt.Errorf("%w: ferry.yaml:\n%w", ErrRefused, err)
+	schemas, err := compileSchemas(m)
+	if err != nil {
+		return nil, "", nil, fmt.Errorf("%w: ferry.yaml:\n%w", ErrRefused, err)
 	}
 	abi, err := CheckModule(ctx, r.rt, wasm, m)
 	if err != nil {
-		return nil, "", fmt.Errorf("%w: %s: %w", ErrRefused, m.Wasm, err)
+		return nil, "", nil, fmt.Errorf("%w: %s: %w", ErrRefused, m.Wasm, err)
 	}
-	return m, abi, nil
+	return m, abi, schemas, nil
 }

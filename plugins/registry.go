@@ -83,24 +83,9 @@ func (r *Registry) Close(ctx context.Context) error { return r.rt.Close(ctx) }
 // Deploy checks a manifest and its module and stores them as the integration's next version,
 // which becomes active. On any refusal (wrapping ErrRefused) nothing is stored.
 func (r *Registry) Deploy(ctx context.Context, manifest, wasm []byte) (Deployed, error) {
-	limit := r.MaxModuleSize
-	if limit <= 0 {
-		limit = DefaultMaxModuleSize
-	}
-	if int64(len(wasm)) > limit {
-		return Deployed{}, fmt.Errorf("%w: module of %d bytes is over the %d-byte limit", ErrRefused, len(wasm), limit)
-	}
-	m, err := Parse(manifest)
+	m, abi, schemas, err := r.check(ctx, manifest, wasm)
 	if err != nil {
-		return Deployed{}, fmt.Errorf("%w: ferry.yaml:\n%w", ErrRefused, err)
-	}
-	schemas, err := compileSchemas(m)
-	if err != nil {
-		return Deployed{}, fmt.Errorf("%w: ferry.yaml:\n%w", ErrRefused, err)
-	}
-	abi, err := CheckModule(ctx, r.rt, wasm, m)
-	if err != nil {
-		return Deployed{}, fmt.Errorf("%w: %s: %w", ErrRefused, m.Wasm, err)
+		return Deployed{}, err
 	}
 	sum := sha256.Sum256(wasm)
 	id := hex.EncodeToString(sum[:])

@@ -13,4 +13,6 @@
 // place from the guest's linear memory and writes the result straight into it, so a record
 // batch or an HTTP body crosses the sandbox boundary as a single copy. The frames are defined in
 // protocol.go; what each host call means is package hostfuncs' business, reached through [Host].
+// Modules built with an Extism PDK run through the Extism Go SDK instead (abi_extism.go), with
+// the same host functions offered in extism:host/user, the same frames and the same limits.
 package runtime
