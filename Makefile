@@ -22,10 +22,15 @@ provider:
 	$(GO) build -o bin/provider ./examples/provider
 	$(GO) build -o bin/receiver ./examples/receiver
 
-plugins: example-plugins test-plugins as-plugins rust-plugins
+plugins: example-plugins test-plugins as-plugins rust-plugins bench-plugin
 
 example-plugins:
 	cd examples/crm-go && $(WASM_ENV) $(GO) build $(WASM_MODE) -o plugin.wasm .
+
+# The benchmark's probe plugin (benchmark/plugin), whose syncs do next to nothing.
+.PHONY: bench-plugin
+bench-plugin:
+	cd benchmark/plugin && $(WASM_ENV) $(GO) build $(WASM_MODE) -o plugin.wasm .
 
 test-plugins:
 	@cd $(TEST_PLUGIN_DIR) && for p in $(TEST_PLUGINS); do \
@@ -73,7 +78,7 @@ test-go:
 # target at a time. Run one long with e.g. `make fuzz FUZZTIME=10m FUZZ_TARGETS=records:FuzzParseBatch`.
 FUZZTIME     ?= 3s
 FUZZ_TARGETS ?= plugins:FuzzParse records:FuzzParseBatch records:FuzzParseIDs records:FuzzCanonical \
-	records:FuzzMerge hostfuncs:FuzzDecodeRequest hostfuncs:FuzzDispatch api:FuzzDeploy api:FuzzDeployBody \
+	records:FuzzMerge records:FuzzValue records:FuzzLookup hostfuncs:FuzzDecodeRequest hostfuncs:FuzzDispatch api:FuzzDeploy api:FuzzDeployBody \
 	api:FuzzPutConnection api:FuzzTriggerBody api:FuzzRecordsQuery
 
 .PHONY: fuzz
@@ -96,6 +101,17 @@ test-examples:
 demo: build
 	./examples/demo.sh
 
+# The end-to-end benchmark (docs/benchmarks.md): one JSON object on stdout, a table on a
+# terminal. BENCH_FLAGS passes flags, e.g. BENCH_FLAGS="--only ingest --runs 5".
+.PHONY: bench bench-go
+bench: build
+	./bin/ferry bench $(BENCH_FLAGS)
+
+# Go benchmarks of the hot paths, benchstat-friendly, one package at a time so that they do
+# not share the cores: compare two runs with `benchstat old.txt new.txt`.
+bench-go: test-plugins
+	$(GO) test -p 1 -run '^$$' -bench . -benchmem -count 6 ./storage ./records ./hostfuncs ./runtime ./proxy
+
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 	$(GO) vet ./...
@@ -106,4 +122,4 @@ fmt:
 
 clean:
 	rm -rf bin
-	find examples $(TEST_PLUGIN_DIR) -name plugin.wasm -delete
+	find examples benchmark $(TEST_PLUGIN_DIR) -name plugin.wasm -delete

@@ -1,8 +1,6 @@
 package api
 
 import (
-	"bytes"
-	"encoding/json"
 	"net/http"
 	"slices"
 	"strconv"
@@ -67,28 +65,28 @@ func (s *Server) readRecords(c echo.Context) error {
 		return err
 	}
 	// Records are spliced as they are stored, not re-encoded: reading is the hot path.
-	var buf bytes.Buffer
-	buf.Grow(1024 * len(recs))
-	buf.WriteString(`{"records":[`)
+	size := 64
+	for _, r := range recs {
+		size += len(r.Data) + 160
+	}
+	buf := make([]byte, 0, size)
+	buf = append(buf, `{"records":[`...)
 	for i, r := range recs {
 		if i > 0 {
-			buf.WriteByte(',')
+			buf = append(buf, ',')
 		}
-		b, err := r.MarshalJSON()
-		if err != nil {
+		if buf, err = r.AppendJSON(buf); err != nil {
 			return err
 		}
-		buf.Write(b)
 	}
-	buf.WriteString(`],"next_cursor":`)
+	buf = append(buf, `],"next_cursor":`...)
 	nextCursor := ""
 	if next != 0 {
 		nextCursor = records.FormatCursor(next)
 	}
-	enc, _ := json.Marshal(nextCursor)
-	buf.Write(enc)
-	buf.WriteString("}\n")
-	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, buf.Bytes())
+	buf = append(append(append(buf, '"'), nextCursor...), '"') // digits only
+	buf = append(buf, "}\n"...)
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, buf)
 }
 
 // splitList splits a comma-separated query value, dropping empty items.

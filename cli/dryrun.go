@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/ferrysync/ferry/dryrun"
 	"github.com/ferrysync/ferry/runtime"
@@ -131,8 +130,7 @@ func parseCreds(kvs []string) (map[string]string, error) {
 // showProgress refreshes a progress line in place on w while a dry run runs, if w is a
 // terminal; the returned function stops it and clears the line.
 func showProgress(ctx context.Context, w io.Writer, p *dryrun.Progress, sync string) (stop func()) {
-	f, ok := w.(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) {
+	if !isTerminal(w) {
 		return func() {}
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -143,11 +141,11 @@ func showProgress(ctx context.Context, w io.Writer, p *dryrun.Progress, sync str
 		tick := time.NewTicker(100 * time.Millisecond)
 		defer tick.Stop()
 		for {
-			fmt.Fprintf(f, "\r\033[Kdryrun %s: %d requests, %d records saved, %s", sync, p.Requests(), p.Saved(),
+			fmt.Fprintf(w, "\r\033[Kdryrun %s: %d requests, %d records saved, %s", sync, p.Requests(), p.Saved(),
 				time.Since(start).Round(100*time.Millisecond))
 			select {
 			case <-ctx.Done():
-				fmt.Fprint(f, "\r\033[K")
+				fmt.Fprint(w, "\r\033[K")
 				return
 			case <-tick.C:
 			}

@@ -84,6 +84,7 @@ func newRoot(g *globals) *cobra.Command {
 		newWebhookCmd(g),
 		newDryrunCmd(g),
 		newInitCmd(g),
+		newBenchCmd(g),
 	)
 	return root
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"path/filepath"
 	goruntime "runtime"
 	"time"
@@ -18,6 +19,18 @@ import (
 	"github.com/ferrysync/ferry/server"
 )
 
+// profileHandler serves net/http/pprof's handlers, on a mux of its own so that they never
+// reach the API's.
+func profileHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
+}
+
 // DefaultAddr is where ferry serve listens unless told otherwise.
 const DefaultAddr = "127.0.0.1:7400"
 
@@ -26,6 +39,8 @@ type serveOptions struct {
 	addr string
 	// shutdown bounds how long runs may take to end after SIGTERM.
 	shutdown time.Duration
+	// pprofAddr, if set, serves Go's profiles (net/http/pprof) there.
+	pprofAddr string
 }
 
 func newServeCmd(g *globals) *cobra.Command {
@@ -44,6 +59,7 @@ func newServeCmd(g *globals) *cobra.Command {
 	f.IntVar(&opts.MaxRuns, "max-runs", 0, "runs under way at once, the rest wait in order (default: --workers)")
 	f.IntVar(&opts.KeepRuns, "keep-runs", 100, "runs kept in the history of each sync of each connection (0: all)")
 	f.DurationVar(&opts.KeepRunsFor, "keep-runs-for", 30*24*time.Hour, "how long runs are kept in the history (0: forever)")
+	f.StringVar(&opts.pprofAddr, "pprof-addr", "", "serve Go's runtime profiles (/debug/pprof/) on this `HOST:PORT`, apart from the API; keep it on loopback")
 	f.DurationVar(&opts.shutdown, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long runs under way may take to finish before they are cancelled")
 	return cmd
 }
@@ -68,6 +84,16 @@ func serve(ctx context.Context, g *globals, opts serveOptions) error {
 		logger.Info("using the secret key", "path", keyPath)
 	}
 
+	if opts.pprofAddr != "" {
+		pln, err := net.Listen("tcp", opts.pprofAddr)
+		if err != nil {
+			return fmt.Errorf("listen on %s for profiles: %w", opts.pprofAddr, err)
+		}
+		ps := &http.Server{Handler: profileHandler(), ReadHeaderTimeout: 10 * time.Second}
+		go ps.Serve(pln)
+		defer ps.Close()
+		logger.Info("serving profiles", "url", "http://"+pln.Addr().String()+"/debug/pprof/")
+	}
 	ln, err := net.Listen("tcp", opts.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", opts.addr, err)

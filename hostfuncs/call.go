@@ -39,6 +39,15 @@ type Store interface {
 	DeleteLink(ctx context.Context, s storage.Scope, appID string) error
 }
 
+// Batch groups a sync's record saves and checkpoints into few store transactions;
+// *storage.Session implements it. Its writes are applied at once and committed later, so the
+// Call flushes it before any other access to the store and when the call ends.
+type Batch interface {
+	SaveRecords(ctx context.Context, s storage.Scope, items []records.Item, now time.Time, opts ...storage.WriteOption) (records.Counts, error)
+	SaveCheckpoint(ctx context.Context, integration, connection, sync string, cp json.RawMessage) error
+	Flush() error
+}
+
 // Fetcher performs a plugin's HTTP request on its connection's behalf. The runner binds it to
 // the connection's base URL, credentials, allowed hosts and rate limit, and logs each exchange.
 type Fetcher interface {
@@ -70,6 +79,8 @@ type Call struct {
 	KeepExternalSince time.Time
 
 	Store Store
+	// Batch, if set, takes the call's record saves and checkpoints instead of Store.
+	Batch Batch
 	HTTP  Fetcher
 	// Log receives the plugin's log lines; nil drops them.
 	Log func(level, message string)
@@ -102,6 +113,11 @@ func (c *Call) Dispatch(ctx context.Context, op Op, arg []byte) ([]byte, error) 
 		res []byte
 		err error
 	)
+	if c.Batch != nil && op.readsOrWritesStore() {
+		if err := c.Flush(); err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+	}
 	switch op {
 	case OpLog:
 		err = c.log(arg)
@@ -149,6 +165,8 @@ func (c *Call) Dispatch(ctx context.Context, op Op, arg []byte) ([]byte, error) 
 		err = c.deleteLink(ctx, arg)
 	case OpTriggerSync:
 		err = c.triggerSync(ctx, arg)
+	case OpHTTPSave:
+		res, err = c.httpSave(ctx, arg)
 	default:
 		err = fmt.Errorf("unknown host function %d", op)
 	}
@@ -156,6 +174,18 @@ func (c *Call) Dispatch(ctx context.Context, op Op, arg []byte) ([]byte, error) 
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	return res, nil
+}
+
+// Flush commits what the call's Batch holds. The runner calls it when the plugin has
+// returned, before it reads the store or ends the run; a failure is also Fatal.
+func (c *Call) Flush() error {
+	if c.Batch == nil {
+		return nil
+	}
+	if err := c.Batch.Flush(); err != nil {
+		return c.storeErr(err)
+	}
+	return nil
 }
 
 // Counts returns the record changes per model made so far.

@@ -25,6 +25,7 @@ const (
 	OpLinksPut
 	OpLinksDelete
 	OpTriggerSync
+	OpHTTPSave
 	opEnd // one past the last valid Op
 )
 
@@ -48,6 +49,7 @@ var opNames = [...]string{
 	OpLinksPut:        "links_put",
 	OpLinksDelete:     "links_delete",
 	OpTriggerSync:     "trigger_sync",
+	OpHTTPSave:        "http_save",
 }
 
 // String returns the import name of op, as a guest sees it.
@@ -68,4 +70,14 @@ func Ops() []Op {
 		ops = append(ops, op)
 	}
 	return ops
+}
+
+// readsOrWritesStore tells whether op reaches the store other than through a Call's Batch,
+// and so must see the batch's writes committed first.
+func (op Op) readsOrWritesStore() bool {
+	switch op {
+	case OpLog, OpInput, OpHTTP, OpHTTPSave, OpRecordsSave, OpCheckpointSave, OpMetadataGet, OpLastSyncTime, OpOutput, OpFail:
+		return false
+	}
+	return true
 }

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	goruntime "runtime"
 	"slices"
+	"sync"
 
 	"github.com/ferrysync/ferry/records"
 	"github.com/ferrysync/ferry/storage"
@@ -36,26 +38,78 @@ func (c *Call) saveRecords(ctx context.Context, arg []byte) ([]byte, error) {
 	if err != nil {
 		return nil, c.refuse(fmt.Errorf("%s batch refused, nothing saved: %w", scope.Model, err))
 	}
-	if c.Validate != nil {
-		for i, it := range items {
-			if err := c.Validate(scope.Model, it.Data); err != nil {
-				return nil, c.refuse(fmt.Errorf("%s batch refused, nothing saved: record %d (id %q) does not match the model's schema: %w", scope.Model, i, it.ID, err))
-			}
-		}
-	}
-	counts, err := c.Store.SaveRecords(ctx, scope, items, c.now(), c.writeOptions()...)
+	counts, err := c.save(ctx, scope, items)
 	if err != nil {
-		return nil, c.storeErr(fmt.Errorf("save %s batch of %d: %w", scope.Model, len(items), err))
+		return nil, err
+	}
+	return json.Marshal(saveResult{counts.Added, counts.Updated, counts.Unchanged})
+}
+
+// saveResult is records_save's answer.
+type saveResult struct {
+	Added     int `json:"added"`
+	Updated   int `json:"updated"`
+	Unchanged int `json:"unchanged"`
+}
+
+// save validates and stores parsed records, and counts them.
+func (c *Call) save(ctx context.Context, scope storage.Scope, items []records.Item) (records.Counts, error) {
+	opts := c.writeOptions()
+	if c.Validate != nil {
+		// Only the records the store will write are validated: a resync's unchanged
+		// records were valid when they were saved.
+		opts = append(opts, storage.Check(func(idx []int) error {
+			i, err := validateAll(idx, func(i int) error { return c.Validate(scope.Model, items[i].Data) })
+			if err != nil {
+				return fmt.Errorf("record %d (id %q) does not match the model's schema: %w", i, items[i].ID, err)
+			}
+			return nil
+		}))
+	}
+	save := c.Store.SaveRecords
+	if c.Batch != nil {
+		save = c.Batch.SaveRecords
+	}
+	counts, err := save(ctx, scope, items, c.now(), opts...)
+	if errors.Is(err, storage.ErrRefused) {
+		return counts, c.refuse(fmt.Errorf("%s batch refused, nothing saved: %w", scope.Model, errors.Unwrap(err)))
+	}
+	if err != nil {
+		return counts, c.storeErr(fmt.Errorf("save %s batch of %d: %w", scope.Model, len(items), err))
 	}
 	c.addCounts(scope.Model, counts)
 	if c.TrackSeen {
 		c.markSeen(scope.Model, items)
 	}
-	return json.Marshal(struct {
-		Added     int `json:"added"`
-		Updated   int `json:"updated"`
-		Unchanged int `json:"unchanged"`
-	}{counts.Added, counts.Updated, counts.Unchanged})
+	return counts, nil
+}
+
+// validateAll runs check on every index, spread over the machine's cores (validating a
+// record means decoding it, the costliest step of a save), and returns the lowest index that
+// failed, with its error.
+func validateAll(idx []int, check func(i int) error) (int, error) {
+	workers := min(goruntime.GOMAXPROCS(0), max(len(idx)/64, 1))
+	firstErr := make([]error, workers)
+	firstAt := make([]int, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		chunk := idx[w*len(idx)/workers : (w+1)*len(idx)/workers]
+		wg.Go(func() {
+			for _, i := range chunk {
+				if err := check(i); err != nil {
+					firstErr[w], firstAt[w] = err, i
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for w := range workers { // chunks are in index order: the first failing chunk has the lowest
+		if firstErr[w] != nil {
+			return firstAt[w], firstErr[w]
+		}
+	}
+	return 0, nil
 }
 
 func (c *Call) updateRecords(ctx context.Context, arg []byte) ([]byte, error) {

@@ -21,9 +21,9 @@ func (c *Call) checkpoint(ctx context.Context) ([]byte, error) {
 	return cp, nil
 }
 
-// saveCheckpoint stores the checkpoint at once. The guest saves it after the batch it covers
-// has returned, and a batch is committed by the time its save returns, so a checkpoint never
-// runs ahead of the records.
+// saveCheckpoint stores the checkpoint. The guest saves it after the batch it covers has
+// returned, and the checkpoint is committed with that batch or after it (in the same Batch, or
+// directly once the batch is committed), so a checkpoint never runs ahead of the records.
 func (c *Call) saveCheckpoint(ctx context.Context, arg []byte) error {
 	if c.Sync == "" {
 		return errNoSync
@@ -32,7 +32,11 @@ func (c *Call) saveCheckpoint(ctx context.Context, arg []byte) error {
 	if err != nil {
 		return err
 	}
-	if err := c.Store.SaveCheckpoint(ctx, c.Integration, c.Connection, c.Sync, cp); err != nil {
+	save := c.Store.SaveCheckpoint
+	if c.Batch != nil {
+		save = c.Batch.SaveCheckpoint
+	}
+	if err := save(ctx, c.Integration, c.Connection, c.Sync, cp); err != nil {
 		return c.storeErr(fmt.Errorf("save checkpoint: %w", err))
 	}
 	return nil

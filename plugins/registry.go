@@ -100,6 +100,7 @@ func (r *Registry) Deploy(ctx context.Context, manifest, wasm []byte) (Deployed,
 		Manifest:    manifest,
 		WasmSHA256:  id,
 		WasmSize:    int64(len(wasm)),
+		ABI:         string(abi),
 	})
 	if err != nil {
 		return Deployed{}, fmt.Errorf("store version of %s: %w", m.Integration, err)
@@ -155,10 +156,14 @@ func (r *Registry) load(ctx context.Context, v storage.Version) (Deployed, error
 	if _, err := os.Stat(path); err != nil {
 		return Deployed{}, fmt.Errorf("%s version %d: module file: %w", v.Integration, v.Version, err)
 	}
-	// The ABI is a property of the module; learn it once per version from its imports.
-	abi, err := moduleABI(ctx, r.rt, path)
-	if err != nil {
-		return Deployed{}, fmt.Errorf("%s version %d: %w", v.Integration, v.Version, err)
+	// The ABI is a property of the module, kept since deploy; a version stored before it was
+	// kept learns it from the module's imports, which costs a compilation.
+	abi := ABI(v.ABI)
+	if abi == "" {
+		var err error
+		if abi, err = moduleABI(ctx, r.rt, path); err != nil {
+			return Deployed{}, fmt.Errorf("%s version %d: %w", v.Integration, v.Version, err)
+		}
 	}
 	schemas, err := compileSchemas(m)
 	if err != nil {

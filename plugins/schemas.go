@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/ferrysync/ferry/records"
 )
 
 // Schemas are a manifest's JSON Schemas, compiled: actions' inputs and outputs, and models'
@@ -94,7 +96,7 @@ func validate(sch *jsonschema.Schema, data []byte) error {
 	if sch == nil {
 		return nil
 	}
-	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+	v, err := records.Value(data)
 	if err != nil {
 		return &SchemaError{Problems: []string{"not JSON: " + err.Error()}}
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 )
 
 // Limits on what one batch may hold. They bound the memory and the single storage
@@ -35,10 +36,22 @@ type Item struct {
 // one after another.
 //
 // The returned items do not alias data.
-func ParseBatch(data []byte) ([]Item, error) {
+func ParseBatch(data []byte) ([]Item, error) { return ParseBatchBy(data, "id") }
+
+// ParseBatchBy is ParseBatch with each record's id taken from its member idField rather than
+// "id": what a provider's response holds, saved as it is (the passthrough host function).
+func ParseBatchBy(data []byte, idField string) ([]Item, error) {
 	p := getParser(data)
 	defer putParser(p)
 	p.captureID = true
+	if idField != "id" {
+		key, err := Canonical(strconv.AppendQuote(nil, idField))
+		if err != nil {
+			return nil, fmt.Errorf("id field %q: %w", idField, err)
+		}
+		p.idKey = string(key)
+	}
+	idName := strconv.Quote(idField)
 
 	p.skipWS()
 	if p.pos >= len(data) || data[p.pos] != '[' {
@@ -71,10 +84,10 @@ func ParseBatch(data []byte) ([]Item, error) {
 			return nil, fmt.Errorf("record %d: invalid JSON: %w", i, err)
 		}
 		if p.idKind != idString || p.id == "" {
-			return nil, fmt.Errorf(`record %d: "id" must be a non-empty string`, i)
+			return nil, fmt.Errorf(`record %d: %s must be a non-empty string`, i, idName)
 		}
 		if len(p.id) > MaxIDSize {
-			return nil, fmt.Errorf(`record %d: "id" is longer than %d bytes`, i, MaxIDSize)
+			return nil, fmt.Errorf(`record %d: %s is longer than %d bytes`, i, idName, MaxIDSize)
 		}
 		raw := data[start:p.pos]
 		from := len(arena)

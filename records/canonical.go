@@ -66,8 +66,10 @@ type parser struct {
 	tmp     []byte // scratch for reordering an object's members
 	sawWS   bool   // whitespace was skipped: data is not compact
 
-	// When captureID is set, the walker records the "id" member of the object at depth 1.
+	// When captureID is set, the walker records the member of the object at depth 1 whose
+	// key, in canonical form with its quotes, is idKey ("id" but for ParseBatchBy).
 	captureID bool
+	idKey     string
 	idKind    idKind
 	id        string
 }
@@ -93,7 +95,7 @@ var parserPool = sync.Pool{New: func() any { return new(parser) }}
 func getParser(data []byte) *parser {
 	p := parserPool.Get().(*parser)
 	p.data, p.pos, p.out, p.depth, p.members, p.sawWS = data, 0, p.out[:0], 0, p.members[:0], false
-	p.captureID, p.idKind, p.id = false, idMissing, ""
+	p.captureID, p.idKey, p.idKind, p.id = false, `"id"`, idMissing, ""
 	return p
 }
 
@@ -301,7 +303,7 @@ func (p *parser) object() error {
 		if err := p.value(); err != nil {
 			return err
 		}
-		if p.captureID && p.depth == 1 && string(p.out[start:keyEnd]) == `"id"` {
+		if p.captureID && p.depth == 1 && string(p.out[start:keyEnd]) == p.idKey {
 			p.captureIDValue(p.out[valStart:])
 		}
 		m := member{keyPrefix(p.out[start+1 : keyEnd-1]), start, keyEnd, len(p.out)}

@@ -29,22 +29,48 @@ type Record struct {
 // appended. The record's data is spliced, not re-encoded, so its members keep their order. A
 // "_ferry" key the record itself carries is left in place; ours comes last, so it is the one
 // a decoder keeps.
-func (r Record) MarshalJSON() ([]byte, error) {
+func (r Record) MarshalJSON() ([]byte, error) { return r.AppendJSON(nil) }
+
+// AppendJSON appends what MarshalJSON renders to dst, the way a page of records is written
+// without an allocation per record.
+func (r Record) AppendJSON(dst []byte) ([]byte, error) {
 	data := bytes.TrimSpace(r.Data)
 	if len(data) < 2 || data[0] != '{' || data[len(data)-1] != '}' {
-		return nil, fmt.Errorf("record %q: data is not a JSON object", r.ID)
-	}
-	meta, err := json.Marshal(r.Meta)
-	if err != nil {
-		return nil, fmt.Errorf("record %q: %w", r.ID, err)
+		return dst, fmt.Errorf("record %q: data is not a JSON object", r.ID)
 	}
 	body := data[:len(data)-1]
-	buf := make([]byte, 0, len(data)+len(meta)+len(`,"_ferry":`))
-	buf = append(buf, body...)
+	dst = append(dst, body...)
 	if len(bytes.TrimSpace(body[1:])) > 0 {
-		buf = append(buf, ',')
+		dst = append(dst, ',')
 	}
-	buf = append(buf, `"_ferry":`...)
-	buf = append(buf, meta...)
-	return append(buf, '}'), nil
+	dst = append(dst, `"_ferry":{"first_seen_at":`...)
+	dst = appendTime(dst, r.Meta.FirstSeenAt)
+	dst = append(dst, `,"last_modified_at":`...)
+	dst = appendTime(dst, r.Meta.LastModifiedAt)
+	dst = append(dst, `,"last_action":`...)
+	dst = appendWord(dst, string(r.Meta.LastAction))
+	dst = append(dst, `,"deleted_at":`...)
+	if r.Meta.DeletedAt == nil {
+		dst = append(dst, "null"...)
+	} else {
+		dst = appendTime(dst, *r.Meta.DeletedAt)
+	}
+	dst = append(dst, `,"cursor":`...)
+	dst = appendWord(dst, r.Meta.Cursor)
+	return append(dst, "}}"...), nil
+}
+
+// appendWord appends s as a JSON string; s is one of Ferry's own words (an action, a
+// cursor), which never need escaping.
+func appendWord(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
+}
+
+// appendTime appends t as encoding/json writes a time.Time.
+func appendTime(dst []byte, t time.Time) []byte {
+	dst = append(dst, '"')
+	dst = t.AppendFormat(dst, time.RFC3339Nano)
+	return append(dst, '"')
 }

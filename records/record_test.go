@@ -43,3 +43,21 @@ func TestRecordMarshalJSON(t *testing.T) {
 		t.Error("marshalling a non-object record succeeded")
 	}
 }
+
+// AppendJSON writes "_ferry" exactly as encoding/json writes Meta.
+func TestAppendJSONMetaMatchesEncodingJSON(t *testing.T) {
+	deleted := time.Date(2026, 3, 4, 5, 6, 7, 123456789, time.UTC)
+	for _, m := range []Meta{
+		{FirstSeenAt: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC), LastModifiedAt: time.Date(2025, 1, 2, 3, 4, 5, 100, time.UTC), LastAction: Added, Cursor: "42"},
+		{FirstSeenAt: time.Unix(0, 0).UTC(), LastModifiedAt: deleted, LastAction: Deleted, DeletedAt: &deleted, Cursor: FormatCursor(1 << 40)},
+	} {
+		got, err := Record{ID: "a", Data: []byte(`{"id":"a"}`), Meta: m}.AppendJSON([]byte("x"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		meta, _ := json.Marshal(m)
+		if want := `x{"id":"a","_ferry":` + string(meta) + `}`; string(got) != want {
+			t.Errorf("got  %s\nwant %s", got, want)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"math"
 	"os"
 	"strings"
+	"time"
 
 	extism "github.com/extism/go-sdk"
 	"github.com/tetratelabs/wazero"
@@ -131,11 +132,13 @@ func (wk *workerProc) runExtism(ctx context.Context, j job) (out outcome) {
 		WithSysNanotime().
 		WithSysNanosleep().
 		WithRandSource(crand.Reader)
+	start := time.Now()
 	p, err := cp.Instance(ctx, extism.PluginInstanceConfig{ModuleConfig: cfg})
 	if err != nil {
 		out.Trap = "instantiate module: " + describe(err)
 		return out
 	}
+	out.Instantiate = time.Since(start)
 	defer p.Close(ctx)
 	if !p.FunctionExists(j.Export) {
 		out.Trap = fmt.Sprintf("export %q not found in module", j.Export)

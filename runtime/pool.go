@@ -51,6 +51,9 @@ type Result struct {
 	// Compiled tells whether the worker compiled the module for this call (from the disk cache
 	// if it had it) rather than finding it compiled in memory.
 	Compiled bool
+	// Instantiate is how long the worker took to make the call's instance, the module's
+	// initialisation included.
+	Instantiate time.Duration
 }
 
 // Errors from Pool.Run, beside the context's own.
@@ -116,6 +119,10 @@ type PoolConfig struct {
 	// environment (which may hold secrets) reaches a worker.
 	Env    []string
 	Logger *slog.Logger
+	// Preload are modules every worker compiles as it starts (from the disk cache, usually),
+	// so that their first call after a start is as quick as any; see Pool.SetPreload. Only
+	// ModulePath, ModuleID, MemoryMB and ABI matter.
+	Preload []Job
 }
 
 // Pool runs calls in worker processes, one call per worker at a time. It is safe for
@@ -124,10 +131,11 @@ type Pool struct {
 	cfg  PoolConfig
 	idle chan *workerHandle
 
-	mu     sync.Mutex
-	closed bool
-	done   chan struct{} // closed by Close
-	all    map[*workerHandle]struct{}
+	mu      sync.Mutex
+	preload []Job
+	closed  bool
+	done    chan struct{} // closed by Close
+	all     map[*workerHandle]struct{}
 }
 
 // NewPool starts cfg.Size workers and waits until each is ready.
@@ -141,7 +149,8 @@ func NewPool(ctx context.Context, cfg PoolConfig) (*Pool, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	p := &Pool{cfg: cfg, idle: make(chan *workerHandle, cfg.Size), done: make(chan struct{}), all: make(map[*workerHandle]struct{})}
+	p := &Pool{cfg: cfg, idle: make(chan *workerHandle, cfg.Size), done: make(chan struct{}), all: make(map[*workerHandle]struct{}),
+		preload: cfg.Preload}
 	for range cfg.Size {
 		w, err := p.start(ctx)
 		if err != nil {
@@ -151,6 +160,14 @@ func NewPool(ctx context.Context, cfg PoolConfig) (*Pool, error) {
 		p.idle <- w
 	}
 	return p, nil
+}
+
+// SetPreload replaces the modules workers compile as they start; the workers already running
+// compile a module on its first call, as ever.
+func (p *Pool) SetPreload(jobs []Job) {
+	p.mu.Lock()
+	p.preload = jobs
+	p.mu.Unlock()
 }
 
 // Close kills every worker; calls under way fail with ErrClosed.
@@ -247,6 +264,8 @@ func (p *Pool) start(ctx context.Context) (*workerHandle, error) {
 	if err != nil {
 		return nil, err
 	}
+	enlargePipe(stdin)
+	enlargePipe(stdout)
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start worker %s: %w", p.cfg.Command[0], err)
 	}
@@ -293,7 +312,45 @@ func (p *Pool) start(ctx context.Context) (*workerHandle, error) {
 		p.mu.Unlock()
 		return nil, fmt.Errorf("start worker: %w: %s", err, lastLines(stderr.String(), 8))
 	}
+	p.mu.Lock()
+	preload := p.preload
+	p.mu.Unlock()
+	for _, j := range preload {
+		if err := w.load(j); err != nil {
+			// Not fatal: the module's first call compiles it, and says what is wrong.
+			p.cfg.Logger.Warn("preload module", "module", j.ModulePath, "err", err)
+			if w.dead() {
+				<-w.exited
+				p.mu.Lock()
+				delete(p.all, w)
+				p.mu.Unlock()
+				return nil, fmt.Errorf("start worker: preload %s: %w", j.ModulePath, err)
+			}
+		}
+	}
 	return w, nil
+}
+
+// load has an idle worker compile j's module, within LoadTimeout.
+func (w *workerHandle) load(j Job) error {
+	timer := time.AfterFunc(LoadTimeout, func() { w.kill(errLoadTimeout) })
+	defer timer.Stop()
+	head, _ := json.Marshal(job{ModulePath: j.ModulePath, ModuleID: j.ModuleID, MemoryMB: j.MemoryMB, ABI: j.ABI})
+	if err := w.in.write(frameLoad, head); err != nil {
+		return w.failure(err)
+	}
+	typ, payload, err := w.out.read()
+	if err != nil {
+		return w.failure(err)
+	}
+	var out outcome
+	if typ != frameDone || json.Unmarshal(payload, &out) != nil {
+		return w.failure(fmt.Errorf("worker answered a load with frame %q", typ))
+	}
+	if !out.Returned {
+		return errors.New(out.Trap)
+	}
+	return nil
 }
 
 // workerHandle is the server's end of one worker process.
@@ -422,7 +479,7 @@ func (w *workerHandle) run(ctx context.Context, j Job) (Result, error) {
 			if err := json.Unmarshal(payload, &out); err != nil {
 				return Result{}, w.failure(fmt.Errorf("bad outcome: %w", err))
 			}
-			res := Result{Status: out.Status, Stdout: out.Stdout, Stderr: out.Stderr, Compiled: out.Compiled}
+			res := Result{Status: out.Status, Stdout: out.Stdout, Stderr: out.Stderr, Compiled: out.Compiled, Instantiate: out.Instantiate}
 			if !out.Returned {
 				return res, &TrapError{Message: out.Trap, Stderr: string(out.Stderr)}
 			}

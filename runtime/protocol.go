@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/ferrysync/ferry/hostfuncs"
 )
@@ -14,6 +15,7 @@ import (
 const (
 	frameHello      = 'H' // worker → server: ready; payload empty
 	frameRun        = 'R' // server → worker: JSON job
+	frameLoad       = 'L' // server → worker: JSON job whose module to compile now; answered by frameDone
 	frameStarted    = 'S' // worker → server: module loaded, the export is being called
 	frameHostCall   = 'C' // worker → server: op byte, then the argument
 	frameHostResult = 'r' // server → worker: 0 (ok) or 1 (error), then the result or message
@@ -43,6 +45,8 @@ type outcome struct {
 	Stdout   []byte `json:"stdout,omitempty"`
 	Stderr   []byte `json:"stderr,omitempty"`
 	Compiled bool   `json:"compiled"`
+	// Instantiate is how long making the call's instance took, initialisation included.
+	Instantiate time.Duration `json:"instantiate_ns"`
 }
 
 // frameWriter writes frames; it is not safe for concurrent use.

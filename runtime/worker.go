@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -62,14 +63,19 @@ func ServeWorker(ctx context.Context, r io.Reader, w io.Writer, opts WorkerOptio
 			}
 			return err
 		}
-		if typ != frameRun {
+		if typ != frameRun && typ != frameLoad {
 			return fmt.Errorf("worker: unexpected frame %q while idle", typ)
 		}
 		var j job
 		if err := json.Unmarshal(payload, &j); err != nil {
 			return fmt.Errorf("worker: bad job: %w", err)
 		}
-		out := wk.run(ctx, j)
+		var out outcome
+		if typ == frameLoad {
+			out = wk.load(ctx, j)
+		} else {
+			out = wk.run(ctx, j)
+		}
 		data, _ := json.Marshal(out)
 		if err := wk.out.write(frameDone, data); err != nil {
 			return err
@@ -155,6 +161,26 @@ func (gr *guestRuntime) module(ctx context.Context, j job) (cm wazero.CompiledMo
 	return cm, true, nil
 }
 
+// load compiles j's module (from the disk cache, usually) without running anything, so that
+// the first call of a module after a start does not pay for it.
+func (wk *workerProc) load(ctx context.Context, j job) (out outcome) {
+	var err error
+	if j.ABI == abiExtism {
+		_, out.Compiled, err = wk.extismPlugin(ctx, j)
+	} else {
+		var gr *guestRuntime
+		if gr, err = wk.runtimeFor(ctx, j.MemoryMB); err == nil {
+			_, out.Compiled, err = gr.module(ctx, j)
+		}
+	}
+	if err != nil {
+		out.Trap = err.Error()
+	} else {
+		out.Returned = true
+	}
+	return out
+}
+
 func (wk *workerProc) run(ctx context.Context, j job) (out outcome) {
 	wk.pending, wk.broken = nil, nil
 	if j.ABI == abiExtism {
@@ -183,6 +209,7 @@ func (wk *workerProc) run(ctx context.Context, j job) (out outcome) {
 		WithSysNanotime().
 		WithSysNanosleep().
 		WithRandSource(crand.Reader)
+	start := time.Now()
 	mod, err := gr.rt.InstantiateModule(ctx, cm, cfg)
 	if err != nil {
 		out.Trap = "instantiate module: " + describe(err)
@@ -195,6 +222,7 @@ func (wk *workerProc) run(ctx context.Context, j job) (out outcome) {
 			return out
 		}
 	}
+	out.Instantiate = time.Since(start)
 	fn := mod.ExportedFunction(j.Export)
 	if fn == nil {
 		out.Trap = fmt.Sprintf("export %q not found in module", j.Export)

@@ -42,6 +42,9 @@ type Config struct {
 	Workers int
 	// WorkerCommand starts a worker; the cache directory is passed to it as "--cache DIR".
 	WorkerCommand []string
+	// Pool, if set, runs plugin calls instead of worker processes started with
+	// WorkerCommand: the benchmark runs native Go functions through it.
+	Pool syncs.Pool
 	// MaxModuleSize bounds an uploaded module; plugins.DefaultMaxModuleSize if zero.
 	MaxModuleSize int64
 	// MaxRuns caps the runs under way at once (Workers if zero); the rest wait in order.
@@ -121,15 +124,23 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	s.Registry.MaxModuleSize = cfg.MaxModuleSize
 	s.closers = append(s.closers, func() error { return s.Registry.Close(context.Background()) })
 
-	if len(cfg.WorkerCommand) == 0 {
-		return nil, errors.New("no worker command")
+	pool := cfg.Pool
+	if pool == nil {
+		if len(cfg.WorkerCommand) == 0 {
+			return nil, errors.New("no worker command")
+		}
+		cmd := append(append([]string(nil), cfg.WorkerCommand...), "--cache", cacheDir)
+		preload, err := s.activeModules(ctx)
+		if err != nil {
+			return nil, err
+		}
+		workers, err := runtime.NewPool(ctx, runtime.PoolConfig{Size: cfg.Workers, Command: cmd, Logger: cfg.Logger, Preload: preload})
+		if err != nil {
+			return nil, err
+		}
+		s.closers = append(s.closers, workers.Close)
+		pool = workers
 	}
-	cmd := append(append([]string(nil), cfg.WorkerCommand...), "--cache", cacheDir)
-	pool, err := runtime.NewPool(ctx, runtime.PoolConfig{Size: cfg.Workers, Command: cmd, Logger: cfg.Logger})
-	if err != nil {
-		return nil, err
-	}
-	s.closers = append(s.closers, pool.Close)
 
 	s.Connections = connections.NewService(s.DB, sealer, s.Registry)
 	conns := s.Connections
@@ -156,6 +167,33 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		Sealer: sealer, Logger: cfg.Logger, MaxUpload: maxUpload,
 	})
 	return s, nil
+}
+
+// maxPreload bounds the modules workers compile as they start, as many as a worker keeps.
+const maxPreload = 16
+
+// activeModules lists the active version's module of every integration (at most maxPreload),
+// for the workers to compile as they start: the first run after a restart then starts as
+// quickly as any.
+func (s *Server) activeModules(ctx context.Context) ([]runtime.Job, error) {
+	ints, err := s.DB.Integrations(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list integrations: %w", err)
+	}
+	var jobs []runtime.Job
+	for _, in := range ints {
+		if len(jobs) == maxPreload {
+			break
+		}
+		d, err := s.Registry.Active(ctx, in.ID)
+		if err != nil {
+			s.cfg.Logger.Warn("load integration", "integration", in.ID, "err", err)
+			continue
+		}
+		jobs = append(jobs, runtime.Job{ModulePath: d.ModulePath, ModuleID: d.Version.WasmSHA256,
+			MemoryMB: d.Manifest.Limits.MemoryMB, ABI: string(d.ABI)})
+	}
+	return jobs, nil
 }
 
 // Handler is the REST API.

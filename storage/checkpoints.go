@@ -33,23 +33,26 @@ func (db *DB) SaveCheckpoint(ctx context.Context, integration, connection, sync 
 	if err := requireIDs("save checkpoint: integration, connection and sync", integration, connection, sync); err != nil {
 		return err
 	}
-	err := db.update(ctx, func(tx *bolt.Tx) error {
-		if !connectionExists(tx, integration, connection) {
-			return errNoConnection(integration, connection)
-		}
-		b, err := nestedCreate(tx, bucketCheckpoints, integration, connection)
-		if err != nil {
-			return err
-		}
-		if len(cp) == 0 {
-			return b.Delete([]byte(sync))
-		}
-		return b.Put([]byte(sync), bytes.Clone(cp))
-	})
+	err := db.update(ctx, func(tx *bolt.Tx) error { return putCheckpoint(tx, integration, connection, sync, cp) })
 	if err != nil {
 		return fmt.Errorf("save checkpoint of %s/%s/%s: %w", integration, connection, sync, err)
 	}
 	return nil
+}
+
+// putCheckpoint is SaveCheckpoint within tx.
+func putCheckpoint(tx *bolt.Tx, integration, connection, sync string, cp json.RawMessage) error {
+	if !connectionExists(tx, integration, connection) {
+		return errNoConnection(integration, connection)
+	}
+	b, err := nestedCreate(tx, bucketCheckpoints, integration, connection)
+	if err != nil {
+		return err
+	}
+	if len(cp) == 0 {
+		return b.Delete([]byte(sync))
+	}
+	return b.Put([]byte(sync), bytes.Clone(cp))
 }
 
 // ClearCheckpoint removes the checkpoint of a sync of a connection, as a full resync does.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -46,7 +47,8 @@ var topBuckets = [][]byte{
 // DB is Ferry's store. It is safe for concurrent use; bbolt serialises writers and lets
 // readers run alongside them.
 type DB struct {
-	bolt *bolt.DB
+	bolt    *bolt.DB
+	reserve *reserve
 }
 
 // Open opens the store at path (a file, conventionally DIR/ferry.db), creating the file, its
@@ -86,7 +88,9 @@ func Open(path string) (*DB, error) {
 		b.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	return &DB{bolt: b}, nil
+	db := &DB{bolt: b, reserve: &reserve{path: path + ReserveSuffix}}
+	db.reserve.restore()
+	return db, nil
 }
 
 // Close closes the store, waiting for running transactions to finish.
@@ -103,12 +107,21 @@ func (db *DB) view(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 }
 
 // update runs fn in a read-write transaction, unless ctx is already done. An error from fn
-// rolls the transaction back.
+// rolls the transaction back. A transaction the full disk refuses is tried once more after
+// the reserve is released (see reserve), so that the store can still record, say, that a run
+// failed because the disk is full; fn may therefore run twice.
 func (db *DB) update(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return db.bolt.Update(fn)
+	err := db.bolt.Update(fn)
+	if errors.Is(err, syscall.ENOSPC) && db.reserve.release() {
+		err = db.bolt.Update(fn)
+	}
+	if err == nil {
+		db.reserve.restore()
+	}
+	return err
 }
 
 // nested returns the bucket at path under the top-level bucket top, or nil if any part of it

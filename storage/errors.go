@@ -12,4 +12,13 @@ var (
 	ErrLocked = errors.New("database is locked by another process")
 	// ErrTooLarge: a write would make a record larger than records.MaxRecordSize.
 	ErrTooLarge = errors.New("too large")
+	// ErrRefused: a write's Check refused the batch; nothing of it was written.
+	ErrRefused = errors.New("refused")
 )
+
+// refusedError is a Check's error, which it carries unchanged, marked as ErrRefused.
+type refusedError struct{ err error }
+
+func (e *refusedError) Error() string        { return e.err.Error() }
+func (e *refusedError) Unwrap() error        { return e.err }
+func (e *refusedError) Is(target error) bool { return target == ErrRefused }

@@ -13,12 +13,15 @@ import (
 
 // Version is one immutable deploy of an integration.
 type Version struct {
-	Integration string    `json:"integration"`
-	Version     int       `json:"version"`
-	Manifest    []byte    `json:"-"`           // the raw ferry.yaml as uploaded
-	WasmSHA256  string    `json:"wasm_sha256"` // hex
-	WasmSize    int64     `json:"wasm_size"`
-	CreatedAt   time.Time `json:"created_at"`
+	Integration string `json:"integration"`
+	Version     int    `json:"version"`
+	Manifest    []byte `json:"-"`           // the raw ferry.yaml as uploaded
+	WasmSHA256  string `json:"wasm_sha256"` // hex
+	WasmSize    int64  `json:"wasm_size"`
+	// ABI is the module's ABI (plugins.ABI), learnt at deploy; empty in versions stored
+	// before it was kept.
+	ABI       string    `json:"abi,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // storedVersion is Version as kept on disk, manifest included.

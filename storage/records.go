@@ -153,6 +153,7 @@ func openModel(tx *bolt.Tx, s Scope, create bool) (*model, error) {
 		}
 		// Cursors only ever grow, so new keys append: fill pages completely.
 		cursors.FillPercent = 1
+		ids.FillPercent = 0.9
 		return &model{bucket: b, ids: ids, cursors: cursors}, nil
 	}
 	if b = nested(tx, bucketRecords, s.Integration, s.Connection, s.Model); b == nil {
@@ -218,56 +219,81 @@ func nanos(t time.Time) int64 {
 // an action's or a webhook handler's (External), or keep newer such writes (KeepExternalSince).
 func (db *DB) SaveRecords(ctx context.Context, s Scope, items []records.Item, now time.Time, opts ...WriteOption) (records.Counts, error) {
 	var counts records.Counts
-	o := writeOptions(opts)
 	if err := s.validate(); err != nil || len(items) == 0 {
 		return counts, err
 	}
-	ts := nanos(now)
 	err := db.update(ctx, func(tx *bolt.Tx) error {
-		m, err := openModel(tx, s, true)
-		if err != nil {
-			return err
-		}
-		for i, it := range items {
-			if it.ID == "" {
-				return fmt.Errorf("record %d: empty id", i)
-			}
-			id := []byte(it.ID)
-			old := m.ids.Get(id)
-			if old == nil {
-				r := record{hash: it.Hash, firstSeen: ts, modified: ts, action: codeAdded, external: o.external, data: it.Data}
-				if err := m.write(id, &r, 0); err != nil {
-					return err
-				}
-				counts.Added++
-				continue
-			}
-			prev, err := decodeRecord(id, old)
-			if err != nil {
-				return err
-			}
-			r := record{hash: it.Hash, firstSeen: prev.firstSeen, modified: ts, action: codeUpdated, external: o.external, data: it.Data}
-			switch {
-			case o.keeps(&prev):
-				counts.Unchanged++
-				continue
-			case prev.action == codeDeleted:
-				r.action = codeAdded
-				counts.Added++
-			case prev.hash == it.Hash:
-				counts.Unchanged++
-				continue
-			default:
-				counts.Updated++
-			}
-			if err := m.write(id, &r, prev.cursor); err != nil {
-				return err
-			}
-		}
-		return nil
+		var err error
+		counts, err = saveRecords(tx, s, items, nanos(now), writeOptions(opts))
+		return err
 	})
 	if err != nil {
 		return records.Counts{}, fmt.Errorf("save %s batch of %s/%s: %w", s.Model, s.Integration, s.Connection, err)
+	}
+	return counts, nil
+}
+
+// saveRecords is SaveRecords within tx. It decides the fate of every item first, then calls
+// the options' check with the items it will write, then writes: a refused check writes
+// nothing. An error leaves tx partly written only if a write fails; the caller rolls it back.
+func saveRecords(tx *bolt.Tx, s Scope, items []records.Item, ts int64, o writeOpts) (records.Counts, error) {
+	var counts records.Counts
+	m, err := openModel(tx, s, true)
+	if err != nil {
+		return counts, err
+	}
+	type write struct {
+		item      int
+		rec       record
+		oldCursor uint64
+	}
+	writes := make([]write, 0, len(items))
+	for i, it := range items {
+		if it.ID == "" {
+			return counts, fmt.Errorf("record %d: empty id", i)
+		}
+		id := []byte(it.ID)
+		old := m.ids.Get(id)
+		if old == nil {
+			writes = append(writes, write{item: i, rec: record{hash: it.Hash, firstSeen: ts, modified: ts, action: codeAdded, external: o.external, data: it.Data}})
+			counts.Added++
+			continue
+		}
+		prev, err := decodeRecord(id, old)
+		if err != nil {
+			return counts, err
+		}
+		w := write{item: i, oldCursor: prev.cursor,
+			rec: record{hash: it.Hash, firstSeen: prev.firstSeen, modified: ts, action: codeUpdated, external: o.external, data: it.Data}}
+		switch {
+		case o.keeps(&prev):
+			counts.Unchanged++
+			continue
+		case prev.action == codeDeleted:
+			w.rec.action = codeAdded
+			counts.Added++
+		case prev.hash == it.Hash:
+			counts.Unchanged++
+			continue
+		default:
+			counts.Updated++
+		}
+		writes = append(writes, w)
+	}
+	if o.check != nil && len(writes) > 0 {
+		idx := make([]int, len(writes))
+		for k, w := range writes {
+			idx[k] = w.item
+		}
+		if err := o.check(idx); err != nil {
+			return records.Counts{}, &refusedError{err}
+		}
+	}
+	for k := range writes {
+		w := &writes[k]
+		if err := m.write([]byte(items[w.item].ID), &w.rec, w.oldCursor); err != nil {
+			return counts, err
+		}
 	}
 	return counts, nil
 }
@@ -674,6 +700,14 @@ type WriteOption func(*writeOpts)
 type writeOpts struct {
 	external          bool
 	keepExternalSince int64 // Unix nanoseconds; 0: keep nothing
+	check             func(items []int) error
+}
+
+// Check has SaveRecords call check with the indexes, in the batch, of the items it is about to
+// write (added or changed, not unchanged) before it writes any: an error from check refuses the
+// batch and writes nothing. Validating records there skips the ones a sync saves unchanged.
+func Check(check func(items []int) error) WriteOption {
+	return func(o *writeOpts) { o.check = check }
 }
 
 // External marks the written records as an action's or an inbound webhook handler's: the

@@ -144,6 +144,8 @@ func TestHostilePlugins(t *testing.T) {
 		{sync: "not-objects", want: []string{"Item batch refused, nothing saved: record 1: not a JSON object"}},
 		{sync: "broken-json", want: []string{"Item batch refused, nothing saved: record 1: invalid JSON"}},
 		{sync: "unknown-model", want: []string{`model "Secret" is not one of this function's models`}},
+		// A plugin that drops the refusal and returns success.
+		{sync: "ignores-refusal", want: []string{`run failed on a refused record batch the plugin ignored: Item batch refused, nothing saved: record 1: "id" must be a non-empty string`}},
 		// The network.
 		{sync: "elsewhere", want: []string{`host "evil.example.com" is not in the allowed hosts`}},
 		{manifest: "hostile-strict.yaml", sync: "loopback", want: []string{"address 127.0.0.1 is a loopback address", "provider.allow_private_networks"}},

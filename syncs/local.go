@@ -162,6 +162,7 @@ func (r *Runner) syncWith(ctx context.Context, run *storage.Run, force bool, log
 		HTTP:        httpFor(&fetcher{client: r.cfg.Proxy, target: target, log: log}),
 		Log:         log.add,
 		Validate:    d.Schemas.Record,
+		Batch:       r.cfg.Store.NewSession(0, 0),
 	}
 	var keepNewer []storage.WriteOption
 	if d.Manifest.KeepsNewerWrites(def) {
@@ -176,6 +177,10 @@ func (r *Runner) syncWith(ctx context.Context, run *storage.Run, force bool, log
 		run.Connection, run.Sync, run.Version, kind))
 
 	res, err := r.cfg.Pool.Run(ctx, r.job(d, def.Export, call))
+	logInstance(log, res)
+	// Whatever the plugin did, what it was told is saved is committed now, before the run
+	// reads the store or ends; a failure here is Fatal, checked below.
+	_ = call.Flush()
 	run.Counts = countsFor(def.Models, call.Counts())
 	log.output("stdout", res.Stdout)
 	log.output("stderr", res.Stderr)
@@ -196,13 +201,16 @@ func (r *Runner) syncWith(ctx context.Context, run *storage.Run, force bool, log
 	if err := call.Fatal(); err != nil {
 		return fmt.Errorf("run failed on a store error the plugin ignored: %w", err)
 	}
+	// A plugin that carried on past a refused batch would otherwise succeed with records
+	// missing from the cache; a full run would also delete them.
+	if err := call.Refused(); err != nil {
+		if full {
+			return fmt.Errorf("a record batch was refused during this full run, so it deletes nothing: %w", err)
+		}
+		return fmt.Errorf("run failed on a refused record batch the plugin ignored: %w", err)
+	}
 	if !full {
 		return nil
-	}
-	// Only a run that succeeded gets here: a failed full sync deletes nothing, and neither does
-	// one that had a batch refused, whose records it saw but could not save.
-	if err := call.Refused(); err != nil {
-		return fmt.Errorf("a record batch was refused during this full run, so it deletes nothing: %w", err)
 	}
 	seen := call.Seen()
 	if seen == nil {

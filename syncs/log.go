@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ferrysync/ferry/proxy"
+	"github.com/ferrysync/ferry/runtime"
 	"github.com/ferrysync/ferry/storage"
 )
 
@@ -85,4 +86,17 @@ func (l *runLog) flush(ctx context.Context) {
 		l.logger.Error("write run log", "run", l.runID, "err", err)
 	}
 	l.entries = l.entries[:0]
+}
+
+// logInstance says how the plugin's instance was made: the benchmark and anyone chasing a
+// slow start read it.
+func logInstance(l *runLog, res runtime.Result) {
+	if res.Instantiate == 0 {
+		return
+	}
+	how := "compiled module in memory"
+	if res.Compiled {
+		how = "module compiled (or loaded from the disk cache) for this run"
+	}
+	l.add("debug", fmt.Sprintf("plugin instance made in %.3f ms, %s", float64(res.Instantiate.Microseconds())/1000, how))
 }

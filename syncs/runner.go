@@ -51,10 +51,20 @@ type Store interface {
 	LastCursor(ctx context.Context, s storage.Scope) (uint64, error)
 	WebhookConfig(ctx context.Context) (storage.WebhookConfig, error)
 	FinishRun(ctx context.Context, r storage.Run, deliveries []storage.Delivery) error
+	// NewSession groups a sync run's record saves and checkpoints into few transactions.
+	NewSession(hold time.Duration, maxBytes int) *storage.Session
 }
 
 // Notifier is told when deliveries were queued: the webhook sender.
 type Notifier interface{ Notify() }
+
+// Pool runs plugin calls; *runtime.Pool runs them in worker processes. The benchmark's
+// native comparison runs Go functions in their place.
+type Pool interface {
+	Run(ctx context.Context, j runtime.Job) (runtime.Result, error)
+}
+
+var _ Pool = (*runtime.Pool)(nil)
 
 // Plugins gives deployed plugins.
 type Plugins interface {
@@ -66,7 +76,7 @@ type Config struct {
 	Store       Store
 	Plugins     Plugins
 	Connections *connections.Service
-	Pool        *runtime.Pool
+	Pool        Pool
 	Proxy       *proxy.Client
 	Logger      *slog.Logger
 	// MaxRuns caps the runs under way at once; runs beyond it wait, in the order they were

@@ -5,8 +5,8 @@
 //
 //	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o plugin.wasm .
 //
-// The module's exports are the functions ferry.yaml names: sync_contacts, sync_companies,
-// create_contact, update_contact and on_webhook.
+// The module's exports are the functions ferry.yaml names: sync_contacts,
+// sync_contacts_passthrough, sync_companies, create_contact, update_contact and on_webhook.
 package main
 
 import ferry "github.com/ferrysync/ferry/sdk-guest/go"
@@ -20,6 +20,10 @@ func main() {}
 //go:wasmexport sync_contacts
 //lint:ignore U1000 exported to the host
 func syncContactsExport() int32 { return ferry.RunSync(syncContacts) }
+
+//go:wasmexport sync_contacts_passthrough
+//lint:ignore U1000 exported to the host
+func syncContactsPassthroughExport() int32 { return ferry.RunSync(syncContactsPassthrough) }
 
 //go:wasmexport sync_companies
 //lint:ignore U1000 exported to the host

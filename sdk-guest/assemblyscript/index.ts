@@ -3,7 +3,7 @@
 
 export { abortWith, bytes, call, Op, Reply, utf8 } from "./lib/host";
 export { decodeLists, decodeString, encodeLists, JSONValue, Kind, quote, quoteAll } from "./lib/json";
-export { HTTPResult, Request, Response } from "./lib/http";
+export { HTTPResult, pathEscape, Request, Response } from "./lib/http";
 export {
   Checkpoint,
   fail,
@@ -20,6 +20,7 @@ export {
   SaveResult,
   triggerSync,
 } from "./lib/ferry";
+export { WebhookRequest, webhookRequest } from "./lib/webhook";
 
 import { abortWith } from "./lib/host";
 

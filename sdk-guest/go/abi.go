@@ -32,6 +32,7 @@ const (
 	fnLinksPut
 	fnLinksDelete
 	fnTriggerSync
+	fnHTTPSave
 )
 
 var hostFuncNames = [...]string{
@@ -54,6 +55,7 @@ var hostFuncNames = [...]string{
 	fnLinksPut:        "links_put",
 	fnLinksDelete:     "links_delete",
 	fnTriggerSync:     "trigger_sync",
+	fnHTTPSave:        "http_save",
 }
 
 // String returns the import's name in the "ferry" module.

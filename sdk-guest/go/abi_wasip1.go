@@ -74,6 +74,9 @@ func hostLinksDelete(ptr unsafe.Pointer, size uint32) int64
 //go:wasmimport ferry trigger_sync
 func hostTriggerSync(ptr unsafe.Pointer, size uint32) int64
 
+//go:wasmimport ferry http_save
+func hostHTTPSave(ptr unsafe.Pointer, size uint32) int64
+
 // wasmABI calls the host through the "ferry" imports.
 type wasmABI struct{}
 
@@ -120,6 +123,8 @@ func (wasmABI) call(f hostFunc, arg []byte) ([]byte, error) {
 		r = hostLinksPut(ptr, size)
 	case fnLinksDelete:
 		r = hostLinksDelete(ptr, size)
+	case fnHTTPSave:
+		r = hostHTTPSave(ptr, size)
 	case fnTriggerSync:
 		r = hostTriggerSync(ptr, size)
 	default:

@@ -32,6 +32,7 @@ type testHost struct {
 	logs       []string
 	links      map[string][]Link // per model, in the order they were put
 	triggered  []string          // the syncs trigger_sync asked for
+	httpSave   []byte            // http_save's answer
 }
 
 var _ abi = (*testHost)(nil)
@@ -98,6 +99,8 @@ func (th *testHost) call(f hostFunc, arg []byte) ([]byte, error) {
 	case fnTriggerSync:
 		th.triggered = append(th.triggered, string(arg))
 		return nil, nil
+	case fnHTTPSave:
+		return bytes.Clone(th.httpSave), nil
 	}
 	return nil, hostError("unknown function " + f.String())
 }

@@ -220,33 +220,48 @@ export class Link {
   ) {}
 }
 
-/** Data links: the app's record ids paired with the provider's. */
+/**
+ * Data links: the app's record ids paired with the provider's, per connection and model, so a
+ * push action can find the provider's record that matches an app's record and remember the
+ * one it created. An app id is linked to one external id per model, and an external id to one
+ * app id. The app reads and writes the same links over REST (/v1/links/...).
+ */
 export class Links {
   /** The link of an app record id; null (with ok) if there is none. */
   static byApp(model: string, appID: string): Result<Link | null> {
-    return Links.get(model, "{\"app_id\":" + quote(appID) + "}");
+    if (appID.length == 0) return new Result<Link | null>(null, "ferry: get " + model + " link: empty app id");
+    return Links.get(model, "app id " + appID, "{\"app_id\":" + quote(appID) + "}");
   }
 
   /** The link of a provider record id; null (with ok) if there is none. */
   static byExternal(model: string, externalID: string): Result<Link | null> {
-    return Links.get(model, "{\"external_id\":" + quote(externalID) + "}");
+    if (externalID.length == 0) return new Result<Link | null>(null, "ferry: get " + model + " link: empty external id");
+    return Links.get(model, "external id " + externalID, "{\"external_id\":" + quote(externalID) + "}");
   }
 
-  /** Stores a link, replacing those of the same app id and of the same external id. */
+  /**
+   * Stores a link, replacing those of the same app id and of the same external id, so each id
+   * stays linked once; putting the same link again changes nothing. Both ids must be set.
+   */
   static put(model: string, appID: string, externalID: string): string | null {
+    if (appID.length == 0 || externalID.length == 0) {
+      return "ferry: put " + model + " link {AppID:" + appID + " ExternalID:" + externalID + "}: both app_id and external_id must be set";
+    }
     const reply = call(Op.LinksPut, model + "\n" + "{\"app_id\":" + quote(appID) + ",\"external_id\":" + quote(externalID) + "}");
-    return status("put link", reply);
+    return status("put " + model + " link of app id " + appID, reply);
   }
 
-  /** Deletes the link of an app record id. */
+  /** Deletes the link of an app record id. Deleting a link that does not exist is not an error. */
   static delete(model: string, appID: string): string | null {
+    if (appID.length == 0) return "ferry: delete " + model + " link: empty app id";
     const reply = call(Op.LinksDelete, model + "\n" + "{\"app_id\":" + quote(appID) + "}");
-    return status("delete link", reply);
+    return status("delete " + model + " link of app id " + appID, reply);
   }
 
-  private static get(model: string, query: string): Result<Link | null> {
+  private static get(model: string, what: string, query: string): Result<Link | null> {
+    const where = "get " + model + " link of " + what;
     const reply = call(Op.LinksGet, model + "\n" + query);
-    if (!reply.ok) return new Result<Link | null>(null, failed("get link", reply));
+    if (!reply.ok) return new Result<Link | null>(null, failed(where, reply));
     const data = reply.data;
     if (data === null) return new Result<Link | null>(null, null);
     const v = JSONValue.parse(data);
@@ -257,6 +272,6 @@ export class Links {
         return new Result<Link | null>(new Link(app.str() as string, ext.str() as string), null);
       }
     }
-    return new Result<Link | null>(null, "ferry: get link: bad answer from the host: " + (reply.text() as string));
+    return new Result<Link | null>(null, "ferry: " + where + ": bad answer from the host: " + (reply.text() as string));
   }
 }

@@ -1,6 +1,7 @@
 // HTTP to the provider through the host's proxy: the host injects the connection's
 // credentials, applies its rate limit and timeout, and retries 429, 5xx and network errors.
 
+import { Result } from "./ferry";
 import { bytes, call, Op, utf8 } from "./host";
 import { decodeLists, encodeLists, JSONValue, quote } from "./json";
 
@@ -22,6 +23,17 @@ export class Request {
   /** A GET request for a path relative to the base URL. */
   static get(path: string): Request {
     const r = new Request();
+    r.path = path;
+    return r;
+  }
+
+  /**
+   * A request with method for a path relative to the base URL, e.g. an action's
+   * `Request.to("PATCH", "/contacts/" + pathEscape(id)).json(body)`.
+   */
+  static to(method: string, path: string): Request {
+    const r = new Request();
+    r.method = method;
     r.path = path;
     return r;
   }
@@ -136,6 +148,21 @@ export class Response {
     return JSONValue.parse(this.body);
   }
 
+  /**
+   * The body as JSON, or an error naming the request, the status and the start of the body
+   * when it is not JSON (an empty body is not), as Ferry's Go SDK words it.
+   */
+  decode(): Result<JSONValue> {
+    const v = this.json();
+    if (v !== null) return new Result<JSONValue>(v, null);
+    let body = this.text();
+    if (body.length > 80) body = body.substring(0, 80) + "...";
+    return new Result<JSONValue>(
+      new JSONValue(new Uint8Array(0), 0, 0),
+      "ferry: " + this.request + ": decode " + this.status.toString() + " response body " + body + ": not JSON",
+    );
+  }
+
   /** The first value of header name (case-insensitive); null if absent. */
   header(name: string): string | null {
     const values = this.headerValues(name);
@@ -144,12 +171,7 @@ export class Response {
 
   /** Every value of header name (case-insensitive). */
   headerValues(name: string): string[] {
-    const lower = name.toLowerCase();
-    const keys = this.headers.keys();
-    for (let i = 0; i < keys.length; i++) {
-      if (keys[i].toLowerCase() == lower) return this.headers.get(keys[i]);
-    }
-    return [];
+    return headerValues(this.headers, name);
   }
 
   /**
@@ -191,6 +213,49 @@ export class Response {
     if (link.startsWith("http://") || link.startsWith("https://")) return Request.url("GET", link);
     return Request.get(link);
   }
+}
+
+/** Every value of header name in headers, matched case-insensitively. */
+export function headerValues(headers: Map<string, string[]>, name: string): string[] {
+  const lower = name.toLowerCase();
+  const keys = headers.keys();
+  for (let i = 0; i < keys.length; i++) {
+    if (keys[i].toLowerCase() == lower) return headers.get(keys[i]);
+  }
+  return [];
+}
+
+const HEX_UPPER = "0123456789ABCDEF";
+
+/**
+ * Escapes s for use as one segment of a URL path, as Go's url.PathEscape does: UTF-8 bytes
+ * other than letters, digits and `-_.~$&+:=@` become %XX, so an id with a slash or a space
+ * stays one segment: `"/contacts/" + pathEscape(id)`.
+ */
+export function pathEscape(s: string): string {
+  const b = bytes(s);
+  let plain = true;
+  for (let i = 0; i < b.length; i++) {
+    if (!pathSafe(b[i])) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) return s;
+  const parts = new Array<string>();
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i];
+    if (pathSafe(c)) parts.push(String.fromCharCode(c));
+    else parts.push("%" + HEX_UPPER.charAt(c >> 4) + HEX_UPPER.charAt(c & 15));
+  }
+  return parts.join("");
+}
+
+function pathSafe(c: u8): bool {
+  if ((c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39)) return true;
+  // - _ . ~ $ & + : = @
+  return c == 0x2d || c == 0x5f || c == 0x2e || c == 0x7e || c == 0x24 || c == 0x26 || c == 0x2b ||
+    c == 0x3a || c == 0x3d || c == 0x40;
 }
 
 /** Splits a Link header value at the commas between links (not those inside quotes). */

@@ -10,6 +10,7 @@ pub(crate) enum HostFn {
     Log,
     Input,
     Http,
+    HttpSave,
     RecordsSave,
     RecordsUpdate,
     RecordsDelete,
@@ -36,6 +37,7 @@ impl HostFn {
             HostFn::Log => "log",
             HostFn::Input => "input",
             HostFn::Http => "http",
+            HostFn::HttpSave => "http_save",
             HostFn::RecordsSave => "records_save",
             HostFn::RecordsUpdate => "records_update",
             HostFn::RecordsDelete => "records_delete",
@@ -95,6 +97,7 @@ mod imp {
         fn log(ptr: *const u8, len: usize) -> i64;
         fn input(ptr: *const u8, len: usize) -> i64;
         fn http(ptr: *const u8, len: usize) -> i64;
+        fn http_save(ptr: *const u8, len: usize) -> i64;
         fn records_save(ptr: *const u8, len: usize) -> i64;
         fn records_update(ptr: *const u8, len: usize) -> i64;
         fn records_delete(ptr: *const u8, len: usize) -> i64;
@@ -125,6 +128,7 @@ mod imp {
                     HostFn::Log => log(ptr, len),
                     HostFn::Input => input(ptr, len),
                     HostFn::Http => http(ptr, len),
+                    HostFn::HttpSave => http_save(ptr, len),
                     HostFn::RecordsSave => records_save(ptr, len),
                     HostFn::RecordsUpdate => records_update(ptr, len),
                     HostFn::RecordsDelete => records_delete(ptr, len),

@@ -41,7 +41,7 @@ pub struct Request {
     #[serde(skip)]
     pub body: Vec<u8>,
     #[serde(skip)]
-    body_error: Option<String>,
+    pub(crate) body_error: Option<String>,
 }
 
 impl Request {
@@ -294,7 +294,7 @@ fn canonical_key(key: &str) -> String {
 /// credentials, applies its rate limit and per-request timeout and retries 429, 5xx and
 /// network errors with backoff. Get one from [`Host::http`].
 pub struct Http<'a> {
-    host: &'a mut Host,
+    pub(crate) host: &'a mut Host,
 }
 
 impl Host {

@@ -70,6 +70,7 @@ mod jsonscan;
 mod links;
 mod log;
 mod paginate;
+mod passthrough;
 mod records;
 mod state;
 mod time;
@@ -88,6 +89,7 @@ pub use crate::log::Level;
 pub use crate::paginate::{
     CursorPagination, LinkPagination, OffsetPagination, Page, PagePagination, Pager, Pagination,
 };
+pub use crate::passthrough::{Passed, Passthrough};
 pub use crate::records::{SaveResult, UpdateResult};
 pub use crate::time::Timestamp;
 pub use crate::webhook::WebhookRequest;

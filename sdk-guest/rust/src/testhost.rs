@@ -172,6 +172,10 @@ impl Abi for TestHost {
                 drop(st);
                 self.http(arg)
             }
+            HostFn::HttpSave => {
+                drop(st);
+                self.http_save(arg)
+            }
         }
     }
 }
@@ -243,11 +247,28 @@ fn records(st: &mut State, f: HostFn, arg: &[u8]) -> Result<Option<Vec<u8>>, Err
             )));
         }
     }
+    let (added, updated, unchanged) = upsert(cache, batch, "id", f == HostFn::RecordsUpdate);
+    let res = if f == HostFn::RecordsUpdate {
+        json!({"updated": updated, "unchanged": unchanged})
+    } else {
+        json!({"added": added, "updated": updated, "unchanged": unchanged})
+    };
+    Ok(Some(res.to_string().into_bytes()))
+}
+
+/// Stores `batch`, whose records all have a string id in member `id`, into `cache`, merging
+/// each into its cached record if `merge`; returns the (added, updated, unchanged) counts.
+fn upsert(
+    cache: &mut BTreeMap<String, Value>,
+    batch: Vec<Map<String, Value>>,
+    id: &str,
+    merge: bool,
+) -> (u64, u64, u64) {
     let (mut added, mut updated, mut unchanged) = (0, 0, 0);
     for rec in batch {
-        let id = rec["id"].as_str().unwrap().to_string();
+        let id = rec[id].as_str().unwrap().to_string();
         let old = cache.get(&id).cloned();
-        let new = if f == HostFn::RecordsUpdate {
+        let new = if merge {
             let mut merged = match &old {
                 Some(Value::Object(m)) => m.clone(),
                 _ => continue,
@@ -266,12 +287,16 @@ fn records(st: &mut State, f: HostFn, arg: &[u8]) -> Result<Option<Vec<u8>>, Err
         }
         cache.insert(id, new);
     }
-    let res = if f == HostFn::RecordsUpdate {
-        json!({"updated": updated, "unchanged": unchanged})
-    } else {
-        json!({"added": added, "updated": updated, "unchanged": unchanged})
-    };
-    Ok(Some(res.to_string().into_bytes()))
+    (added, updated, unchanged)
+}
+
+/// The value at the dot-separated `path` of `doc` (`""`: all of it), as the host looks it up.
+fn lookup<'v>(doc: &'v Value, path: &str) -> Option<&'v Value> {
+    if path.is_empty() {
+        return Some(doc);
+    }
+    path.split('.')
+        .try_fold(doc, |v, key| v.as_object()?.get(key))
 }
 
 impl TestHost {
@@ -325,5 +350,97 @@ impl TestHost {
         out.push(b'\n');
         out.extend_from_slice(body.as_bytes());
         Ok(Some(out))
+    }
+
+    /// Answers an http_save call the way the Ferry host does: the http call, then, on a 2xx
+    /// status, the records at the request's items path saved as records_save would (all or
+    /// nothing) and the values asked for looked up; on another status, the body and no save.
+    fn http_save(&self, arg: &[u8]) -> Result<Option<Vec<u8>>, Error> {
+        #[derive(Deserialize)]
+        struct Spec {
+            model: String,
+            #[serde(default)]
+            items: String,
+            #[serde(default)]
+            id: String,
+            #[serde(default)]
+            values: Vec<String>,
+        }
+        #[derive(Deserialize)]
+        struct Head {
+            save: Option<Spec>,
+        }
+        let (head, _) = split_header(arg)?;
+        let spec = serde_json::from_str::<Head>(&head)
+            .ok()
+            .and_then(|h| h.save)
+            .ok_or_else(|| {
+                Error::host(
+                    r#"request needs a "save" object: {"model", "items", "id", "values"}"#.into(),
+                )
+            })?;
+        let id = if spec.id.is_empty() { "id" } else { &spec.id };
+        let out = self.http(arg)?.unwrap_or_default();
+        let (resp, body) = split_header(&out)?;
+        let resp: Value = serde_json::from_str(&resp).unwrap();
+        let status = resp["status"].as_u64().unwrap();
+        let mut ans = json!({
+            "status": status,
+            "headers": resp["headers"],
+            "count": 0,
+            "saved": {"added": 0, "updated": 0, "unchanged": 0},
+        });
+        if !(200..300).contains(&status) {
+            ans["body"] = String::from_utf8_lossy(body).into();
+            return Ok(Some(ans.to_string().into_bytes()));
+        }
+        let refuse = |why: String| {
+            Error::host(format!(
+                "{} batch refused, nothing saved: {}",
+                spec.model, why
+            ))
+        };
+        // A body that is not JSON has no items anywhere.
+        let doc: Option<Value> = serde_json::from_slice(body).ok();
+        let items = doc
+            .as_ref()
+            .and_then(|d| lookup(d, &spec.items))
+            .ok_or_else(|| refuse(format!("no items at {:?} in the response body", spec.items)))?;
+        if !items.is_null() {
+            let bad = |why: String| refuse(format!("items at {:?}: {}", spec.items, why));
+            let batch = items
+                .as_array()
+                .ok_or_else(|| bad("not a JSON array".into()))?
+                .iter()
+                .enumerate()
+                .map(|(i, rec)| match rec {
+                    Value::Object(m) => match m.get(id) {
+                        Some(Value::String(s)) if !s.is_empty() => Ok(m.clone()),
+                        _ => Err(bad(format!(
+                            "record {}: {:?} must be a non-empty string",
+                            i, id
+                        ))),
+                    },
+                    _ => Err(bad(format!("record {}: not a JSON object", i))),
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            ans["count"] = batch.len().into();
+            let mut st = self.state.borrow_mut();
+            let cache = st.records.entry(spec.model.clone()).or_default();
+            let (added, updated, unchanged) = upsert(cache, batch, id, false);
+            ans["saved"] = json!({"added": added, "updated": updated, "unchanged": unchanged});
+        }
+        if !spec.values.is_empty() {
+            let values: Map<String, Value> = spec
+                .values
+                .iter()
+                .map(|p| {
+                    let v = doc.as_ref().and_then(|d| lookup(d, p));
+                    (p.clone(), v.cloned().unwrap_or(Value::Null))
+                })
+                .collect();
+            ans["values"] = values.into();
+        }
+        Ok(Some(ans.to_string().into_bytes()))
     }
 }

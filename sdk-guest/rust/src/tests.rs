@@ -394,6 +394,234 @@ fn http_failure_names_the_request() {
     );
 }
 
+/// A provider of contacts for the passthrough: two cursor pages, a page keyed by `key`, a page
+/// with a record without id, and a 503.
+fn contacts_provider() -> TestHost {
+    TestHost::with_provider(|r: &ProviderRequest| -> ProviderResponse {
+        match (r.target.as_str(), r.param("cursor")) {
+            ("/contacts", None) => (
+                200,
+                vec![("X-Page", "1".into())],
+                r#"{"data":[{"id":"c-1","n":1},{"id":"c-2","n":2}],"meta":{"next":"c2","total":3}}"#.into(),
+            ),
+            ("/contacts", Some("c2")) => (
+                200,
+                vec![("X-Page", "2".into())],
+                r#"{"data":[{"id":"c-2","n":2},{"id":"c-3","n":3}],"meta":{"next":null}}"#.into(),
+            ),
+            ("/keyed", _) => (200, vec![], r#"[{"key":"k-1"}]"#.into()),
+            ("/empty", _) => (200, vec![], r#"{"data":null}"#.into()),
+            ("/noid", _) => (200, vec![], r#"{"data":[{"id":"z"},{"n":1}]}"#.into()),
+            ("/down", _) => (503, vec![], " {\"error\":\"down\"}\n".into()),
+            _ => (404, vec![], r#"{"error":"no route"}"#.into()),
+        }
+    })
+}
+
+#[test]
+fn save_from_saves_pages_in_the_host() {
+    let th = contacts_provider();
+    let mut pages = Vec::new();
+    let status = sync(&th, |s| {
+        let opt = Passthrough::new("data")
+            .value("meta.next")
+            .value("meta.total");
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut req = Request::get("/contacts").query("limit", 2);
+            if let Some(c) = &cursor {
+                req = req.query("cursor", c);
+            }
+            let page = s.http().save_from(req, "Contact", &opt)?;
+            cursor = page.value("meta.next")?;
+            pages.push(page);
+            if cursor.is_none() {
+                break;
+            }
+        }
+        Ok(())
+    });
+    assert_eq!(status, 0, "{:?}", th.state().failure);
+    assert_eq!(pages.len(), 2);
+    let (p1, p2) = (&pages[0], &pages[1]);
+    assert_eq!((p1.status, p1.count), (200, 2));
+    assert_eq!(p1.headers.get("x-page"), Some("1"));
+    assert_eq!(
+        p1.saved,
+        SaveResult {
+            added: 2,
+            updated: 0,
+            unchanged: 0
+        }
+    );
+    assert_eq!(p1.values["meta.next"], json!("c2"));
+    assert_eq!(p1.value::<u32>("meta.total").unwrap(), 3);
+    assert_eq!(p2.headers.get("X-Page"), Some("2"));
+    assert_eq!(
+        p2.saved,
+        SaveResult {
+            added: 1,
+            updated: 0,
+            unchanged: 1
+        }
+    );
+    // A value the body lacks, or holds as null, comes back as null.
+    assert_eq!(p2.values["meta.next"], Value::Null);
+    assert_eq!(p2.values["meta.total"], Value::Null);
+    assert_eq!(p2.value::<Option<u32>>("meta.total").unwrap(), None);
+    assert_eq!(
+        p2.value::<String>("meta.total").unwrap_err().to_string(),
+        r#"ferry: value at "meta.total": invalid type: null, expected a string"#
+    );
+    assert_eq!(
+        p2.value::<String>("next").unwrap_err().to_string(),
+        r#"ferry: "next" is not one of the values asked for"#
+    );
+
+    let st = th.state();
+    assert_eq!(st.count(HostFn::HttpSave), 2);
+    assert_eq!(st.count(HostFn::Http), 0);
+    assert_eq!(st.count(HostFn::RecordsSave), 0);
+    assert_eq!(
+        text(&st.args[1]),
+        "{\"method\":\"GET\",\"path\":\"/contacts\",\"query\":{\"cursor\":[\"c2\"],\"limit\":[\"2\"]},\"headers\":{\"Accept\":[\"application/json\"]},\"save\":{\"model\":\"Contact\",\"items\":\"data\",\"values\":[\"meta.next\",\"meta.total\"]}}\n"
+    );
+    assert_eq!(st.requests[1].uri(), "/contacts?cursor=c2&limit=2");
+    let saved: Vec<String> = st.records["Contact"]
+        .iter()
+        .map(|(id, r)| format!("{}={}", id, r))
+        .collect();
+    assert_eq!(
+        saved,
+        vec![
+            r#"c-1={"id":"c-1","n":1}"#,
+            r#"c-2={"id":"c-2","n":2}"#,
+            r#"c-3={"id":"c-3","n":3}"#
+        ]
+    );
+}
+
+#[test]
+fn save_from_id_member_body_and_empty_page() {
+    let th = contacts_provider();
+    let status = sync(&th, |s| {
+        let req = Request::post("/keyed")
+            .header("accept", "application/vnd.api+json")
+            .json(&json!({"q": "a"}));
+        let page = s
+            .http()
+            .save_from(req, "Contact", &Passthrough::new("").id("key"))?;
+        assert_eq!(page.count, 1);
+        assert_eq!(page.saved.added, 1);
+        assert!(page.values.is_empty());
+        let page =
+            s.http()
+                .save_from(Request::get("/empty"), "Contact", &Passthrough::new("data"))?;
+        assert_eq!((page.count, page.saved), (0, SaveResult::default()));
+        Ok(())
+    });
+    assert_eq!(status, 0, "{:?}", th.state().failure);
+    let st = th.state();
+    assert_eq!(
+        text(&st.args[0]),
+        "{\"method\":\"POST\",\"path\":\"/keyed\",\"headers\":{\"Accept\":[\"application/vnd.api+json\"],\"Content-Type\":[\"application/json\"]},\"save\":{\"model\":\"Contact\",\"items\":\"\",\"id\":\"key\"}}\n{\"q\":\"a\"}"
+    );
+    assert_eq!(text(&st.requests[0].body), r#"{"q":"a"}"#);
+    assert_eq!(st.records["Contact"]["k-1"], json!({"key": "k-1"}));
+}
+
+#[test]
+fn save_from_errors() {
+    let th = contacts_provider();
+    let mut err = None;
+    sync(&th, |s| {
+        err = s
+            .http()
+            .save_from(Request::get("/down"), "Contact", &Passthrough::new("data"))
+            .err();
+        Ok(())
+    });
+    let err = err.unwrap();
+    assert_eq!(
+        err.http_error(),
+        Some(&HttpError {
+            method: "GET".into(),
+            target: "/down".into(),
+            status: 503,
+            body: r#"{"error":"down"}"#.into(),
+        })
+    );
+    assert_eq!(
+        err.to_string(),
+        r#"GET /down: status 503: {"error":"down"}"#
+    );
+
+    type Case = (
+        &'static str,
+        Request,
+        &'static str,
+        Passthrough,
+        &'static str,
+    );
+    let tests: Vec<Case> = vec![
+        (
+            "no items",
+            Request::get("/contacts"),
+            "Contact",
+            Passthrough::new("items"),
+            r#"ferry: GET /contacts into Contact: Contact batch refused, nothing saved: no items at "items" in the response body"#,
+        ),
+        (
+            "no id",
+            Request::get("/noid"),
+            "Contact",
+            Passthrough::new("data"),
+            r#"ferry: GET /noid into Contact: Contact batch refused, nothing saved: items at "data": record 1: "id" must be a non-empty string"#,
+        ),
+        (
+            "bad model",
+            Request::get("/contacts"),
+            "Con tact",
+            Passthrough::new("data"),
+            r#"ferry: GET /contacts into Con tact: invalid model name "Con tact": want letters, digits and _"#,
+        ),
+    ];
+    for (name, req, model, opt, want) in tests {
+        assert_eq!(
+            sync(&th, |s| s.http().save_from(req, model, &opt).map(|_| ())),
+            1,
+            "{}",
+            name
+        );
+        assert_eq!(th.state().failure.as_deref(), Some(want), "{}", name);
+    }
+    // Nothing of a refused page, nor of a non-2xx response, is saved.
+    assert!(th
+        .state()
+        .records
+        .get("Contact")
+        .map_or(true, |m| m.is_empty()));
+
+    th.state_mut()
+        .errs
+        .insert("http_save", "no HTTP access in this call".into());
+    assert_eq!(
+        sync(&th, |s| s
+            .http()
+            .save_from(
+                Request::delete("/contacts").query("a", 1),
+                "Contact",
+                &Passthrough::new("data")
+            )
+            .map(|_| ())),
+        1
+    );
+    assert_eq!(
+        th.state().failure.as_deref(),
+        Some("ferry: DELETE /contacts?a=1 into Contact: no HTTP access in this call")
+    );
+}
+
 /// A provider serving items i0..i(n-1) in pages through every pagination scheme:
 ///
 /// ```text

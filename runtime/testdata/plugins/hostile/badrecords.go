@@ -31,3 +31,15 @@ func brokenJSON() int32 { return save("Item", `[{"id":"fine"},{"id":"b",}]`) }
 //go:wasmexport unknown_model
 //lint:ignore U1000 exported to the host
 func unknownModel() int32 { return save("Secret", `[{"id":"fine"}]`) }
+
+// ignoresRefusal saves a batch the host refuses, drops the error and returns success, as a
+// careless plugin would: the run must fail all the same.
+//
+//go:wasmexport ignores_refusal
+//lint:ignore U1000 exported to the host
+func ignoresRefusal() int32 {
+	return ferry.RunSync(func(s *ferry.Sync) error {
+		_, _ = s.SaveRaw("Item", []byte(`[{"id":"fine"},{"name":"no id"}]`))
+		return nil
+	})
+}
