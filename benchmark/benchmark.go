@@ -2,7 +2,6 @@ package benchmark
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -188,9 +187,6 @@ func percentile(xs []float64, p float64) float64 {
 	i := int(float64(len(s))*p/100+0.5) - 1
 	return s[max(0, min(i, len(s)-1))]
 }
-
-// errSkipped marks a figure that cannot be measured on this machine.
-var errSkipped = errors.New("skipped")
 
 // groups are the measurements, in the order they run.
 var groups = []group{

@@ -209,10 +209,15 @@ func (c *Call) Fatal() error { return c.fatal }
 // not see: the refused records were seen.
 func (c *Call) Refused() error { return c.refused }
 
-// refuse records a refused batch and returns err.
+// refuse records a refused batch and returns err. The run's log says so at once: a plugin
+// may handle the refusal and carry on (a sync then succeeds without those records), and the
+// log is where its operator sees what was left out.
 func (c *Call) refuse(err error) error {
 	if c.refused == nil {
 		c.refused = err
+	}
+	if c.Log != nil {
+		c.Log("error", err.Error())
 	}
 	return err
 }

@@ -2,7 +2,8 @@
 //
 // Plugin calls run in worker processes, never in the server: a [Pool] keeps a few workers (the
 // ferry binary started in worker mode, which calls [ServeWorker]) and hands each one call at a
-// time. A worker compiles modules with wazero, through a compilation cache on disk, and gives
+// time. A worker compiles modules with wazero, through a compilation cache on disk (the pool's
+// first workers load the modules PoolConfig.Preload names as they start), and gives
 // every call a fresh instance with the manifest's memory limit. Guests run with wazero's
 // interruption checks off, at full speed; a call that passes its deadline is stopped by killing
 // its worker, which the pool then replaces. A trap, a panic or a crash fails only that call.

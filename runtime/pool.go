@@ -119,9 +119,10 @@ type PoolConfig struct {
 	// environment (which may hold secrets) reaches a worker.
 	Env    []string
 	Logger *slog.Logger
-	// Preload are modules every worker compiles as it starts (from the disk cache, usually),
-	// so that their first call after a start is as quick as any; see Pool.SetPreload. Only
-	// ModulePath, ModuleID, MemoryMB and ABI matter.
+	// Preload are modules the pool's first workers compile as they start (from the disk
+	// cache, usually), so that their first call after a server start is as quick as any.
+	// Only ModulePath, ModuleID, MemoryMB and ABI matter. Workers started later, in place of
+	// dead ones, compile a module on its first call.
 	Preload []Job
 }
 
@@ -131,11 +132,10 @@ type Pool struct {
 	cfg  PoolConfig
 	idle chan *workerHandle
 
-	mu      sync.Mutex
-	preload []Job
-	closed  bool
-	done    chan struct{} // closed by Close
-	all     map[*workerHandle]struct{}
+	mu     sync.Mutex
+	closed bool
+	done   chan struct{} // closed by Close
+	all    map[*workerHandle]struct{}
 }
 
 // NewPool starts cfg.Size workers and waits until each is ready.
@@ -149,10 +149,9 @@ func NewPool(ctx context.Context, cfg PoolConfig) (*Pool, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	p := &Pool{cfg: cfg, idle: make(chan *workerHandle, cfg.Size), done: make(chan struct{}), all: make(map[*workerHandle]struct{}),
-		preload: cfg.Preload}
+	p := &Pool{cfg: cfg, idle: make(chan *workerHandle, cfg.Size), done: make(chan struct{}), all: make(map[*workerHandle]struct{})}
 	for range cfg.Size {
-		w, err := p.start(ctx)
+		w, err := p.start(ctx, true)
 		if err != nil {
 			p.Close()
 			return nil, err
@@ -160,14 +159,6 @@ func NewPool(ctx context.Context, cfg PoolConfig) (*Pool, error) {
 		p.idle <- w
 	}
 	return p, nil
-}
-
-// SetPreload replaces the modules workers compile as they start; the workers already running
-// compile a module on its first call, as ever.
-func (p *Pool) SetPreload(jobs []Job) {
-	p.mu.Lock()
-	p.preload = jobs
-	p.mu.Unlock()
 }
 
 // Close kills every worker; calls under way fail with ErrClosed.
@@ -228,7 +219,9 @@ func (p *Pool) replace(old *workerHandle) {
 	delete(p.all, old)
 	p.mu.Unlock()
 	for delay := 10 * time.Millisecond; ; delay = min(2*delay, 5*time.Second) {
-		w, err := p.start(context.Background())
+		// A replacement loads nothing ahead: the call waiting for it compiles what it needs,
+		// and a worker killed at a runaway's deadline is back in service sooner.
+		w, err := p.start(context.Background(), false)
 		if err == nil {
 			p.idle <- w
 			return
@@ -241,7 +234,9 @@ func (p *Pool) replace(old *workerHandle) {
 	}
 }
 
-func (p *Pool) start(ctx context.Context) (*workerHandle, error) {
+// start starts a worker and waits for its hello; with preload, it then has the worker compile
+// the modules of PoolConfig.Preload.
+func (p *Pool) start(ctx context.Context, preload bool) (*workerHandle, error) {
 	p.mu.Lock()
 	closed := p.closed
 	p.mu.Unlock()
@@ -312,10 +307,11 @@ func (p *Pool) start(ctx context.Context) (*workerHandle, error) {
 		p.mu.Unlock()
 		return nil, fmt.Errorf("start worker: %w: %s", err, lastLines(stderr.String(), 8))
 	}
-	p.mu.Lock()
-	preload := p.preload
-	p.mu.Unlock()
-	for _, j := range preload {
+	var modules []Job
+	if preload {
+		modules = p.cfg.Preload
+	}
+	for _, j := range modules {
 		if err := w.load(j); err != nil {
 			// Not fatal: the module's first call compiles it, and says what is wrong.
 			p.cfg.Logger.Warn("preload module", "module", j.ModulePath, "err", err)

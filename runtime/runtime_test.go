@@ -414,3 +414,33 @@ func TestRunAfterClose(t *testing.T) {
 		t.Errorf("err = %v, want ErrClosed", err)
 	}
 }
+
+// The pool's first workers compile the preloaded modules as they start, so the first call
+// finds its module compiled; a module that cannot load is logged, not fatal.
+func TestPreload(t *testing.T) {
+	ctx := context.Background()
+	k := newKitchen(t)
+	job := testJob(t, "kitchen", "everything", 30*time.Second, nil)
+	missing := Job{ModulePath: filepath.Join(t.TempDir(), "gone.wasm"), ModuleID: "gone", MemoryMB: 64}
+	pool, err := NewPool(ctx, PoolConfig{Size: 2, Command: worker.Command(), Preload: []Job{missing, job}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	for n := 1; n <= 2; n++ { // idle workers queue in order: one call each
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			var lines []logLine
+			job.Host = k.call(t, "c1", &lines)
+			res, err := pool.Run(ctx, job)
+			if err != nil || res.Status != 0 {
+				t.Fatalf("run: %+v, %v", res, err)
+			}
+			if res.Compiled {
+				t.Error("the preloaded module was compiled again")
+			}
+			if res.Instantiate <= 0 {
+				t.Errorf("Instantiate = %v", res.Instantiate)
+			}
+		})
+	}
+}

@@ -1,7 +1,11 @@
 // Package storage is Ferry's embedded store: one bbolt file holding integrations and their
 // versions, connections, the records cache with its cursors, checkpoints, sync states, runs,
-// run logs, and the outbox of webhook deliveries. Every method runs in one bbolt transaction
-// of its own, so each call is atomic and durable when it returns.
+// run logs, and the outbox of webhook deliveries. Every method of DB runs in one bbolt
+// transaction of its own, so each call is atomic and durable when it returns. A sync run
+// writes its record batches and checkpoints through a Session instead, which groups them into
+// few transactions (a commit costs two fsyncs) and never commits a checkpoint ahead of its
+// records. Beside the file, ferry.db.reserve holds a few MiB that the store gives up when the
+// disk is full, so that it can still record why a run failed.
 //
 // # Layout
 //

@@ -144,8 +144,6 @@ func TestHostilePlugins(t *testing.T) {
 		{sync: "not-objects", want: []string{"Item batch refused, nothing saved: record 1: not a JSON object"}},
 		{sync: "broken-json", want: []string{"Item batch refused, nothing saved: record 1: invalid JSON"}},
 		{sync: "unknown-model", want: []string{`model "Secret" is not one of this function's models`}},
-		// A plugin that drops the refusal and returns success.
-		{sync: "ignores-refusal", want: []string{`run failed on a refused record batch the plugin ignored: Item batch refused, nothing saved: record 1: "id" must be a non-empty string`}},
 		// The network.
 		{sync: "elsewhere", want: []string{`host "evil.example.com" is not in the allowed hosts`}},
 		{manifest: "hostile-strict.yaml", sync: "loopback", want: []string{"address 127.0.0.1 is a loopback address", "provider.allow_private_networks"}},
@@ -275,4 +273,25 @@ func (e *env) waitLong(t *testing.T, id string, limit time.Duration) storage.Run
 	}
 	t.Fatalf("run %s did not end within its limit of %s and a minute", id, limit)
 	return storage.Run{}
+}
+
+// A plugin may handle a refused batch and carry on: its run then succeeds without those
+// records, and its log says what was refused, so the operator sees what was left out.
+func TestIgnoredRefusalIsLogged(t *testing.T) {
+	e := newEnv(t)
+	m := e.deployHostile(t, "")
+	e.connectWith(t, m, "acme", `{}`)
+	run := e.run(t, m.Integration, "acme", "ignores-refusal", TriggerOptions{})
+	wantRun(t, run, StatusSucceeded, records.Counts{}, "")
+	log, err := e.db.RunLog(context.Background(), run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `Item batch refused, nothing saved: record 1: "id" must be a non-empty string`
+	if !slices.ContainsFunc(log, func(l storage.LogEntry) bool { return l.Level == "error" && strings.Contains(l.Message, want) }) {
+		t.Errorf("no error line %q in the run's log: %+v", want, log)
+	}
+	if got := e.live(t, m.Integration, "acme", "Item"); len(got) != 0 {
+		t.Errorf("records %v, want none", got)
+	}
 }

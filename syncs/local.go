@@ -201,16 +201,13 @@ func (r *Runner) syncWith(ctx context.Context, run *storage.Run, force bool, log
 	if err := call.Fatal(); err != nil {
 		return fmt.Errorf("run failed on a store error the plugin ignored: %w", err)
 	}
-	// A plugin that carried on past a refused batch would otherwise succeed with records
-	// missing from the cache; a full run would also delete them.
-	if err := call.Refused(); err != nil {
-		if full {
-			return fmt.Errorf("a record batch was refused during this full run, so it deletes nothing: %w", err)
-		}
-		return fmt.Errorf("run failed on a refused record batch the plugin ignored: %w", err)
-	}
 	if !full {
 		return nil
+	}
+	// Only a run that succeeded gets here: a failed full sync deletes nothing, and neither does
+	// one that had a batch refused, whose records it saw but could not save.
+	if err := call.Refused(); err != nil {
+		return fmt.Errorf("a record batch was refused during this full run, so it deletes nothing: %w", err)
 	}
 	seen := call.Seen()
 	if seen == nil {
