@@ -75,7 +75,7 @@ func TestStatistics(t *testing.T) {
 			t.Errorf("p99(%v) = %v, want %v", tc.xs, p, tc.p99)
 		}
 	}
-	if n := len(splitCount([]byte(`[{"a":"}{"},{"b":[{"c":1}]},{}]`))); n != 3 {
-		t.Errorf("splitCount found %d objects, want 3", n)
+	if n := countObjects([]byte(`[{"a":"}{"},{"b":[{"c":1}]},{}]`)); n != 3 {
+		t.Errorf("countObjects found %d objects, want 3", n)
 	}
 }

@@ -44,7 +44,7 @@ func read(ctx context.Context, b *bench) error {
 			// The page's records are counted and its cursor found without decoding the page,
 			// which would time this client rather than the server.
 			recs, _ := records.Lookup(body, "records")
-			n += len(splitCount(recs))
+			n += countObjects(recs)
 			raw, _ := records.Lookup(body, "next_cursor")
 			if err := json.Unmarshal(raw, &cursor); err != nil {
 				return fmt.Errorf("page %d: next_cursor %q: %w", len(pages), raw, err)
@@ -64,10 +64,9 @@ func read(ctx context.Context, b *bench) error {
 	return nil
 }
 
-// splitCount returns one entry per element of a JSON array of objects, found by counting the
-// objects that open at depth one.
-func splitCount(arr []byte) []struct{} {
-	var out []struct{}
+// countObjects counts the objects directly inside a JSON array.
+func countObjects(arr []byte) int {
+	n := 0
 	depth, inString, escaped := 0, false, false
 	for _, c := range arr {
 		switch {
@@ -84,13 +83,13 @@ func splitCount(arr []byte) []struct{} {
 			inString = true
 		case c == '[' || c == '{':
 			if depth++; depth == 2 && c == '{' {
-				out = append(out, struct{}{})
+				n++
 			}
 		case c == ']' || c == '}':
 			depth--
 		}
 	}
-	return out
+	return n
 }
 
 // get reads a response body from the API.

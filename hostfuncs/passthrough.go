@@ -56,7 +56,7 @@ func (c *Call) httpSave(ctx context.Context, arg []byte) ([]byte, error) {
 	if s.ID == "" {
 		s.ID = "id"
 	}
-	scope, _, err := c.splitModel([]byte(s.Model + "\n"))
+	scope, err := c.scope(s.Model)
 	if err != nil {
 		return nil, err
 	}

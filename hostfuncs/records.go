@@ -23,10 +23,16 @@ func (c *Call) splitModel(arg []byte) (storage.Scope, []byte, error) {
 	if !ok {
 		return storage.Scope{}, nil, fmt.Errorf(`argument must be "MODEL\nJSON"`)
 	}
-	if !slices.Contains(c.Models, string(model)) {
-		return storage.Scope{}, nil, fmt.Errorf("model %q is not one of this function's models (%v)", model, c.Models)
+	scope, err := c.scope(string(model))
+	return scope, body, err
+}
+
+// scope returns the scope of model's records, if the plugin may write model.
+func (c *Call) scope(model string) (storage.Scope, error) {
+	if !slices.Contains(c.Models, model) {
+		return storage.Scope{}, fmt.Errorf("model %q is not one of this function's models (%v)", model, c.Models)
 	}
-	return storage.Scope{Integration: c.Integration, Connection: c.Connection, Model: string(model)}, body, nil
+	return storage.Scope{Integration: c.Integration, Connection: c.Connection, Model: model}, nil
 }
 
 func (c *Call) saveRecords(ctx context.Context, arg []byte) ([]byte, error) {

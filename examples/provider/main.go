@@ -18,33 +18,16 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
+	"github.com/ferrysync/ferry/examples/internal/listen"
 	"github.com/ferrysync/ferry/examples/provider/crm"
 )
 
 // errUsage marks a bad command line; the command then exits with status 2.
-var errUsage = errors.New("usage")
+var errUsage = listen.ErrUsage
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
-	case errors.Is(err, errUsage):
-		fmt.Fprintln(os.Stderr, "provider:", err)
-		os.Exit(2)
-	default:
-		fmt.Fprintln(os.Stderr, "provider:", err)
-		os.Exit(1)
-	}
-}
+func main() { listen.Main("provider", run) }
 
 // run parses args, serves until ctx is done, then shuts down, letting requests in flight
 // finish for up to five seconds.
@@ -99,29 +82,5 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log.Info("generated data", "contacts", *records, "companies", *companies, "seed", *seed,
 		"took", time.Since(start).Round(time.Millisecond))
 
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", *addr, err)
-	}
-	srv := &http.Server{
-		Handler:           provider,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	fmt.Fprintf(stdout, "provider listening on http://%s\n", ln.Addr())
-
-	select {
-	case err := <-served:
-		return fmt.Errorf("serve on %s: %w", ln.Addr(), err)
-	case <-ctx.Done():
-	}
-	log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shut down: %w", err)
-	}
-	return nil
+	return listen.Serve(ctx, "provider", *addr, provider, stdout, log)
 }

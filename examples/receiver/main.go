@@ -20,37 +20,20 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"os"
-	"os/signal"
 	"sync"
-	"syscall"
-	"time"
 
+	"github.com/ferrysync/ferry/examples/internal/listen"
 	"github.com/ferrysync/ferry/webhooks"
 )
 
 // errUsage marks a bad command line; the command then exits with status 2.
-var errUsage = errors.New("usage")
+var errUsage = listen.ErrUsage
 
 // maxBody bounds an event's body; Ferry's are a few hundred bytes.
 const maxBody = 1 << 20
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
-	case errors.Is(err, errUsage):
-		fmt.Fprintln(os.Stderr, "receiver:", err)
-		os.Exit(2)
-	default:
-		fmt.Fprintln(os.Stderr, "receiver:", err)
-		os.Exit(1)
-	}
-}
+func main() { listen.Main("receiver", run) }
 
 // run parses args and serves until ctx is done.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -71,27 +54,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%w: --secret is required", errUsage)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", *addr, err)
-	}
-	srv := &http.Server{
-		Handler:           &receiver{secret: []byte(*secret), out: stdout, log: log, seen: map[string]bool{}},
-		ReadHeaderTimeout: 10 * time.Second,
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	fmt.Fprintf(stdout, "receiver listening on http://%s\n", ln.Addr())
-
-	select {
-	case err := <-served:
-		return fmt.Errorf("serve on %s: %w", ln.Addr(), err)
-	case <-ctx.Done():
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return srv.Shutdown(shutdownCtx)
+	rc := &receiver{secret: []byte(*secret), out: stdout, log: log, seen: map[string]bool{}}
+	return listen.Serve(ctx, "receiver", *addr, rc, stdout, log)
 }
 
 // receiver checks and prints Ferry's webhook events.

@@ -356,11 +356,7 @@ pub struct PagePagination {
 
 impl PagePagination {
     fn param(&self) -> &str {
-        if self.page_param.is_empty() {
-            "page"
-        } else {
-            &self.page_param
-        }
+        or_default(&self.page_param, "page")
     }
 }
 
@@ -380,9 +376,7 @@ impl sealed::Scheme for PagePagination {
             self.page
         };
         req.set_query(self.param(), n.to_string());
-        if !self.limit_param.is_empty() && self.limit > 0 {
-            req.set_query(&self.limit_param, self.limit.to_string());
-        }
+        set_limit(req, &self.limit_param, self.limit);
     }
 
     fn next(
@@ -448,11 +442,23 @@ pub struct OffsetPagination {
 
 impl OffsetPagination {
     fn param(&self) -> &str {
-        if self.offset_param.is_empty() {
-            "offset"
-        } else {
-            &self.offset_param
-        }
+        or_default(&self.offset_param, "offset")
+    }
+}
+
+/// `name`, or `default` when `name` is empty.
+fn or_default<'a>(name: &'a str, default: &'a str) -> &'a str {
+    if name.is_empty() {
+        default
+    } else {
+        name
+    }
+}
+
+/// Asks for `limit` items a page in `param`, when both are set.
+fn set_limit(req: &mut Request, param: &str, limit: usize) {
+    if !param.is_empty() && limit > 0 {
+        req.set_query(param, limit.to_string());
     }
 }
 
@@ -467,9 +473,7 @@ impl sealed::Scheme for OffsetPagination {
 
     fn first(&self, req: &mut Request) {
         req.set_query(self.param(), self.offset.to_string());
-        if !self.limit_param.is_empty() && self.limit > 0 {
-            req.set_query(&self.limit_param, self.limit.to_string());
-        }
+        set_limit(req, &self.limit_param, self.limit);
     }
 
     fn next(
