@@ -44,6 +44,13 @@ var topBuckets = [][]byte{
 	bucketDeliveries, bucketDeliveryStatus, bucketDeliveryDue, bucketWebhook, bucketLinks,
 }
 
+// initialMap is the size of the store's first memory map. bbolt maps the file anew, dropping
+// the old map first, whenever the file outgrows its map; on a filesystem that has just turned
+// read-only the new map is refused, and the store could then no longer read what it has
+// committed. A map this large (address space, not memory: only the pages read count) is
+// remade only past 1 GiB of data, so a store that stops being writable goes on serving reads.
+const initialMap = 1 << 30
+
 // DB is Ferry's store. It is safe for concurrent use; bbolt serialises writers and lets
 // readers run alongside them.
 type DB struct {
@@ -60,8 +67,9 @@ func Open(path string) (*DB, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	b, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:      time.Second,
-		FreelistType: bolt.FreelistMapType,
+		Timeout:         time.Second,
+		FreelistType:    bolt.FreelistMapType,
+		InitialMmapSize: initialMap,
 	})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
