@@ -14,8 +14,9 @@ import (
 	berrors "go.etcd.io/bbolt/errors"
 )
 
-// schemaVersion is the layout described in doc.go. Open refuses files of a newer layout.
-const schemaVersion = 1
+// schemaVersion is the layout described in doc.go. Open migrates files of an older layout
+// (migrate.go) and refuses files of a newer one.
+const schemaVersion = 2
 
 var (
 	bucketMeta         = []byte("meta")
@@ -77,6 +78,7 @@ func Open(path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	var stored uint32
 	err = b.Update(func(tx *bolt.Tx) error {
 		for _, name := range topBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
@@ -85,13 +87,17 @@ func Open(path string) (*DB, error) {
 		}
 		meta := tx.Bucket(bucketMeta)
 		if v := meta.Get(keySchema); v != nil {
-			if got := binary.BigEndian.Uint32(v); got > schemaVersion {
-				return fmt.Errorf("schema version %d is newer than this ferry supports (%d)", got, schemaVersion)
+			if stored = binary.BigEndian.Uint32(v); stored > schemaVersion {
+				return fmt.Errorf("schema version %d is newer than this ferry supports (%d)", stored, schemaVersion)
 			}
 			return nil
 		}
+		stored = schemaVersion
 		return meta.Put(keySchema, binary.BigEndian.AppendUint32(nil, schemaVersion))
 	})
+	if err == nil && stored < schemaVersion {
+		err = migrate(b, stored)
+	}
 	if err != nil {
 		b.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)

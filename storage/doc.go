@@ -23,8 +23,8 @@
 //	  <integration id>
 //	    <connection id>
 //	      <model>                sequence = last cursor given out
-//	        "ids"     <record id> → record (binary, see below)
-//	        "cursors" <cursor (uint64, big-endian)> → record id
+//	        "ids"     <record id> → record header (binary, see below)
+//	        "changes" <cursor (uint64, big-endian)> → record header, id, data
 //	"checkpoints"
 //	  <integration id>
 //	    <connection id>
@@ -57,14 +57,22 @@
 // # Records
 //
 // Each change to a record (add, update, delete, re-add) takes the next value of its model
-// bucket's sequence as the record's cursor, writes the cursor into the record and into
-// "cursors", and removes the record's previous "cursors" entry. "cursors" thus holds every
-// record exactly once, at its latest change, in change order: reading "after cursor C" is a
-// range scan that returns each record once, at its latest state.
+// bucket's sequence as the record's cursor and writes the whole record into "changes" under
+// it, removing the record's previous change. "changes" thus holds every record exactly once,
+// at its latest change, in change order: reading "after cursor C" is a range scan that
+// returns each record once, at its latest state. New changes always append, so a sync's
+// records fill whole pages, written once, whatever order the provider sends ids in. "ids"
+// holds each record's header alone, small enough that looking ids up to tell added, updated
+// and unchanged records apart touches few pages.
 //
-// A record value is, in order: a format byte (1), the cursor (uint64), the SHA-256 of the
+// A record header is, in order: a format byte (1), the cursor (uint64), the SHA-256 of the
 // canonical content (32 bytes), first seen, last modified and deleted-at times (int64 Unix
-// nanoseconds each; deleted-at is 0 unless deleted), the last action (one byte), then the
-// record's compact JSON to the end of the value. Small cold values (integrations,
-// connections, runs) are JSON for easy evolution; records, the hot path, are not.
+// nanoseconds each; deleted-at is 0 unless deleted), and the last action (one byte; 0x80 set
+// when an action or a webhook handler wrote it). A value of "changes" is the header, the
+// length of the record id (uvarint), the id, then the record's compact JSON to the end of the
+// value. Small cold values (integrations, connections, runs) are JSON for easy evolution;
+// records, the hot path, are not.
+//
+// Schema version 1 kept the whole record in "ids" and only the id in "cursors"; Open moves
+// such a store to version 2 (migrate.go).
 package storage

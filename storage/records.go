@@ -28,10 +28,10 @@ func (s Scope) validate() error {
 
 var (
 	bucketIDs     = []byte("ids")
-	bucketCursors = []byte("cursors")
+	bucketChanges = []byte("changes")
 )
 
-// Stored record layout; see doc.go.
+// Stored record header; see doc.go.
 const (
 	recordFormat = 1
 	offCursor    = 1
@@ -57,7 +57,8 @@ var actionCodes = map[records.Action]byte{records.Added: codeAdded, records.Upda
 
 var actionNames = [...]records.Action{codeAdded: records.Added, codeUpdated: records.Updated, codeDeleted: records.Deleted}
 
-// record is a stored record, decoded. data aliases the memory it was decoded from.
+// record is a stored record, decoded. data aliases the memory it was decoded from; it is
+// empty when the record was read from "ids", which holds headers only (see model.load).
 type record struct {
 	cursor                         uint64
 	hash                           [32]byte
@@ -67,11 +68,12 @@ type record struct {
 	data                           []byte
 }
 
+// decodeRecord decodes a record's header, and takes the rest of v as its data.
 func decodeRecord(id, v []byte) (record, error) {
-	action := v[offAction] &^ flagExternal
-	if len(v) < headerSize || v[0] != recordFormat || action < codeAdded || action > codeDeleted {
+	if len(v) < headerSize || v[0] != recordFormat || v[offAction]&^flagExternal < codeAdded || v[offAction]&^flagExternal > codeDeleted {
 		return record{}, fmt.Errorf("record %q: corrupt stored value", id)
 	}
+	action := v[offAction] &^ flagExternal
 	r := record{
 		cursor:    binary.BigEndian.Uint64(v[offCursor:]),
 		firstSeen: int64(binary.BigEndian.Uint64(v[offFirstSeen:])),
@@ -85,7 +87,22 @@ func decodeRecord(id, v []byte) (record, error) {
 	return r, nil
 }
 
-func (r *record) encode(v []byte) {
+// decodeChange decodes a value of "changes": the record's header, the length of its id
+// (uvarint), the id, the data.
+func decodeChange(cursor, v []byte) (id []byte, r record, err error) {
+	if len(v) > headerSize {
+		if n, k := binary.Uvarint(v[headerSize:]); k > 0 && n <= uint64(len(v)-headerSize-k) {
+			id = v[headerSize+k : headerSize+k+int(n)]
+			r, err = decodeRecord(id, v[:headerSize])
+			r.data = v[headerSize+k+int(n):]
+			return id, r, err
+		}
+	}
+	return nil, record{}, fmt.Errorf("change %x: corrupt stored value", cursor)
+}
+
+// encodeHeader writes r's header into v[:headerSize].
+func (r *record) encodeHeader(v []byte) {
 	v[0] = recordFormat
 	binary.BigEndian.PutUint64(v[offCursor:], r.cursor)
 	copy(v[offHash:], r.hash[:])
@@ -96,7 +113,6 @@ func (r *record) encode(v []byte) {
 	if r.external {
 		v[offAction] |= flagExternal
 	}
-	copy(v[headerSize:], r.data)
 }
 
 // public returns the record as package records shows it, copying its data into buf (an
@@ -126,7 +142,7 @@ func (r *record) public(id []byte, buf *[]byte) records.Record {
 
 // model is the buckets of one Scope within a transaction.
 type model struct {
-	bucket, ids, cursors *bolt.Bucket
+	bucket, ids, changes *bolt.Bucket
 	// arena holds the values written in this transaction: bbolt keeps a reference to a
 	// value until commit, so values cannot share a reused buffer.
 	arena []byte
@@ -147,19 +163,48 @@ func openModel(tx *bolt.Tx, s Scope, create bool) (*model, error) {
 		if err != nil {
 			return nil, err
 		}
-		cursors, err := b.CreateBucketIfNotExists(bucketCursors)
+		changes, err := b.CreateBucketIfNotExists(bucketChanges)
 		if err != nil {
 			return nil, err
 		}
-		// Cursors only ever grow, so new keys append: fill pages completely.
-		cursors.FillPercent = 1
+		// Cursors only ever grow, so new changes append: fill pages completely.
+		changes.FillPercent = 1
 		ids.FillPercent = 0.9
-		return &model{bucket: b, ids: ids, cursors: cursors}, nil
+		return &model{bucket: b, ids: ids, changes: changes}, nil
 	}
 	if b = nested(tx, bucketRecords, s.Integration, s.Connection, s.Model); b == nil {
 		return nil, nil
 	}
-	return &model{bucket: b, ids: b.Bucket(bucketIDs), cursors: b.Bucket(bucketCursors)}, nil
+	return &model{bucket: b, ids: b.Bucket(bucketIDs), changes: b.Bucket(bucketChanges)}, nil
+}
+
+// get returns the header of the record stored under id (its data left empty), and whether
+// there is one.
+func (m *model) get(id []byte) (record, bool, error) {
+	if len(id) == 0 {
+		return record{}, false, nil
+	}
+	v := m.ids.Get(id)
+	if v == nil {
+		return record{}, false, nil
+	}
+	r, err := decodeRecord(id, v)
+	return r, err == nil, err
+}
+
+// load fills in the data of r, a header from get, from the record's entry in "changes".
+func (m *model) load(id []byte, r *record) error {
+	var key [8]byte
+	binary.BigEndian.PutUint64(key[:], r.cursor)
+	gotID, full, err := decodeChange(key[:], m.changes.Get(key[:]))
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(gotID, id) {
+		return fmt.Errorf("record %q: its change %d holds record %q: corrupt store", id, r.cursor, gotID)
+	}
+	r.data = full.data
+	return nil
 }
 
 func (m *model) alloc(n int) []byte {
@@ -171,13 +216,14 @@ func (m *model) alloc(n int) []byte {
 	return m.arena[start : start+n : start+n]
 }
 
-// write stores r under id at the next cursor of the model, moving the record's entry in the
-// cursor index from oldCursor (0: none) to the new one.
+// write stores r under id at the next cursor of the model: its header in "ids", the whole
+// record in "changes", from which it removes the record's previous change at oldCursor (0:
+// none).
 func (m *model) write(id []byte, r *record, oldCursor uint64) error {
 	var key [8]byte
 	if oldCursor != 0 {
 		binary.BigEndian.PutUint64(key[:], oldCursor)
-		if err := m.cursors.Delete(key[:]); err != nil {
+		if err := m.changes.Delete(key[:]); err != nil {
 			return err
 		}
 	}
@@ -186,15 +232,16 @@ func (m *model) write(id []byte, r *record, oldCursor uint64) error {
 		return err
 	}
 	r.cursor = seq
-	v := m.alloc(headerSize + len(r.data) + len(id))
-	r.encode(v)
-	idCopy := v[headerSize+len(r.data):]
-	copy(idCopy, id)
-	if err := m.ids.Put(id, v[:headerSize+len(r.data)]); err != nil {
+	v := m.alloc(headerSize + binary.MaxVarintLen64 + len(id) + len(r.data))
+	r.encodeHeader(v)
+	n := headerSize + binary.PutUvarint(v[headerSize:], uint64(len(id)))
+	n += copy(v[n:], id)
+	n += copy(v[n:], r.data)
+	if err := m.ids.Put(id, v[:headerSize]); err != nil {
 		return fmt.Errorf("record %q: %w", id, err)
 	}
 	binary.BigEndian.PutUint64(key[:], seq)
-	return m.cursors.Put(key[:], idCopy)
+	return m.changes.Put(key[:], v[:n])
 }
 
 func nanos(t time.Time) int64 {
@@ -252,16 +299,14 @@ func saveRecords(tx *bolt.Tx, s Scope, items []records.Item, ts int64, o writeOp
 		if it.ID == "" {
 			return counts, fmt.Errorf("record %d: empty id", i)
 		}
-		id := []byte(it.ID)
-		old := m.ids.Get(id)
-		if old == nil {
+		prev, found, err := m.get([]byte(it.ID))
+		if err != nil {
+			return counts, err
+		}
+		if !found {
 			writes = append(writes, write{item: i, rec: record{hash: it.Hash, firstSeen: ts, modified: ts, action: codeAdded, external: o.external, data: it.Data}})
 			counts.Added++
 			continue
-		}
-		prev, err := decodeRecord(id, old)
-		if err != nil {
-			return counts, err
 		}
 		w := write{item: i, oldCursor: prev.cursor,
 			rec: record{hash: it.Hash, firstSeen: prev.firstSeen, modified: ts, action: codeUpdated, external: o.external, data: it.Data}}
@@ -317,19 +362,18 @@ func (db *DB) UpdateRecords(ctx context.Context, s Scope, patches []records.Item
 		}
 		for _, p := range patches {
 			id := []byte(p.ID)
-			var old []byte
-			if len(id) > 0 {
-				old = m.ids.Get(id)
-			}
-			if old == nil {
-				return fmt.Errorf("record %q: %w", p.ID, ErrNotFound)
-			}
-			prev, err := decodeRecord(id, old)
+			prev, found, err := m.get(id)
 			if err != nil {
 				return err
 			}
+			if !found {
+				return fmt.Errorf("record %q: %w", p.ID, ErrNotFound)
+			}
 			if prev.action == codeDeleted {
 				return fmt.Errorf("record %q: deleted: %w", p.ID, ErrNotFound)
+			}
+			if err := m.load(id, &prev); err != nil {
+				return err
 			}
 			merged, err := records.Merge(prev.data, p.Data)
 			if err != nil {
@@ -396,15 +440,11 @@ func (db *DB) DeleteRecords(ctx context.Context, s Scope, ids []string, now time
 
 // delete marks the record id as deleted at ts, returning 1 if it was live, else 0.
 func (m *model) delete(id []byte, ts int64) (int, error) {
-	if len(id) == 0 {
-		return 0, nil
+	r, found, err := m.get(id)
+	if !found || err != nil || r.action == codeDeleted {
+		return 0, err
 	}
-	old := m.ids.Get(id)
-	if old == nil {
-		return 0, nil
-	}
-	r, err := decodeRecord(id, old)
-	if err != nil || r.action == codeDeleted {
+	if err := m.load(id, &r); err != nil { // a deleted record keeps its data
 		return 0, err
 	}
 	r.action, r.modified, r.deletedAt = codeDeleted, ts, ts
@@ -422,20 +462,17 @@ func (db *DB) GetRecords(ctx context.Context, s Scope, ids []string) ([]records.
 		}
 		var buf []byte
 		for _, id := range ids {
-			if id == "" {
-				continue
-			}
-			v := m.ids.Get([]byte(id))
-			if v == nil {
-				continue
-			}
-			r, err := decodeRecord([]byte(id), v)
+			r, found, err := m.get([]byte(id))
 			if err != nil {
 				return err
 			}
-			if r.action != codeDeleted {
-				out = append(out, r.public([]byte(id), &buf))
+			if !found || r.action == codeDeleted {
+				continue
 			}
+			if err := m.load([]byte(id), &r); err != nil {
+				return err
+			}
+			out = append(out, r.public([]byte(id), &buf))
 		}
 		return nil
 	})
@@ -489,9 +526,9 @@ func (db *DB) ReadRecords(ctx context.Context, s Scope, q RecordQuery) (recs []r
 		var key [8]byte
 		binary.BigEndian.PutUint64(key[:], q.After+1)
 		var last uint64
-		c := m.cursors.Cursor()
-		for k, id := c.Seek(key[:]); k != nil; k, id = c.Next() {
-			r, err := decodeRecord(id, m.ids.Get(id))
+		c := m.changes.Cursor()
+		for k, v := c.Seek(key[:]); k != nil; k, v = c.Next() {
+			id, r, err := decodeChange(k, v)
 			if err != nil {
 				return err
 			}
@@ -526,15 +563,11 @@ func (m *model) readIDs(q RecordQuery, want [codeDeleted + 1]bool, limit int, bu
 			continue
 		}
 		seen[id] = true
-		v := m.ids.Get([]byte(id))
-		if v == nil {
-			continue
-		}
-		r, err := decodeRecord([]byte(id), v)
+		r, found, err := m.get([]byte(id))
 		if err != nil {
 			return nil, 0, err
 		}
-		if r.cursor > q.After && want[r.action] {
+		if found && r.cursor > q.After && want[r.action] {
 			hits = append(hits, hit{[]byte(id), r})
 		}
 	}
@@ -546,6 +579,9 @@ func (m *model) readIDs(q RecordQuery, want [codeDeleted + 1]bool, limit int, bu
 	}
 	recs := make([]records.Record, len(hits))
 	for i := range hits {
+		if err := m.load(hits[i].id, &hits[i].r); err != nil {
+			return nil, 0, err
+		}
 		recs[i] = hits[i].r.public(hits[i].id, buf)
 	}
 	return recs, next, nil
