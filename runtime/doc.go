@@ -6,7 +6,9 @@
 // first workers load the modules PoolConfig.Preload names as they start), and gives
 // every call a fresh instance with the manifest's memory limit. Guests run with wazero's
 // interruption checks off, at full speed; a call that passes its deadline is stopped by killing
-// its worker, which the pool then replaces. A trap, a panic or a crash fails only that call.
+// its worker, which the pool then replaces with its spare: a worker kept started, with the
+// modules of the latest calls loaded, so the pool is back at full strength at once. A trap, a
+// panic or a crash fails only that call.
 //
 // The server keeps everything a plugin must not hold (the store, credentials, the HTTP proxy,
 // rate limits). A guest's host call travels from the worker to the server over the worker's

@@ -9,8 +9,10 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ferrysync/ferry/hostfuncs"
@@ -121,21 +123,32 @@ type PoolConfig struct {
 	Logger *slog.Logger
 	// Preload are modules the pool's first workers compile as they start (from the disk
 	// cache, usually), so that their first call after a server start is as quick as any.
-	// Only ModulePath, ModuleID, MemoryMB and ABI matter. Workers started later, in place of
-	// dead ones, compile a module on its first call.
+	// Only ModulePath, ModuleID, MemoryMB and ABI matter. The spare worker (see Pool) loads
+	// them too, and the modules of the latest calls.
 	Preload []Job
 }
 
+// recentModules is how many of the latest calls' modules the spare worker loads ahead.
+const recentModules = 8
+
 // Pool runs calls in worker processes, one call per worker at a time. It is safe for
 // concurrent use.
+//
+// Beside its Size workers, a pool keeps one spare (from the end of its first call on),
+// started and loaded with the modules of the latest calls, which takes the place of a worker that dies (a runaway guest's worker is
+// killed at its deadline): the pool is back to full strength at once, and a new spare is
+// made in the background.
 type Pool struct {
-	cfg  PoolConfig
-	idle chan *workerHandle
+	cfg       PoolConfig
+	idle      chan *workerHandle
+	spare     chan *workerHandle // at most one
+	refilling atomic.Bool        // a spare is being made
 
 	mu     sync.Mutex
 	closed bool
 	done   chan struct{} // closed by Close
 	all    map[*workerHandle]struct{}
+	recent []Job // modules of the latest calls, newest last
 }
 
 // NewPool starts cfg.Size workers and waits until each is ready.
@@ -149,9 +162,10 @@ func NewPool(ctx context.Context, cfg PoolConfig) (*Pool, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	p := &Pool{cfg: cfg, idle: make(chan *workerHandle, cfg.Size), done: make(chan struct{}), all: make(map[*workerHandle]struct{})}
+	p := &Pool{cfg: cfg, idle: make(chan *workerHandle, cfg.Size), spare: make(chan *workerHandle, 1),
+		done: make(chan struct{}), all: make(map[*workerHandle]struct{})}
 	for range cfg.Size {
-		w, err := p.start(ctx, true)
+		w, err := p.start(ctx, cfg.Preload)
 		if err != nil {
 			p.Close()
 			return nil, err
@@ -202,26 +216,46 @@ func (p *Pool) Run(ctx context.Context, j Job) (Result, error) {
 			w = nil
 		}
 	}
+	p.remember(j)
 	res, err := w.run(ctx, j)
 	if w.dead() {
 		go p.replace(w)
 	} else {
 		p.idle <- w
 	}
+	p.ensureSpare()
 	return res, err
 }
 
-// replace reaps a dead worker and starts another in its place, retrying until it succeeds or
-// the pool is closed, so the pool never shrinks for good.
+// remember notes j's module as one of the latest calls', for the next spare to load.
+func (p *Pool) remember(j Job) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.recent = slices.DeleteFunc(p.recent, func(r Job) bool { return r.ModuleID == j.ModuleID })
+	p.recent = append(p.recent, Job{ModulePath: j.ModulePath, ModuleID: j.ModuleID, MemoryMB: j.MemoryMB, ABI: j.ABI})
+	if len(p.recent) > recentModules {
+		p.recent = p.recent[1:]
+	}
+}
+
+// replace reaps a dead worker and puts the spare in its place, then makes a new spare. With
+// no spare ready, it starts a worker itself, retrying until it succeeds or the pool is
+// closed, so the pool never shrinks for good.
 func (p *Pool) replace(old *workerHandle) {
 	<-old.exited
 	p.mu.Lock()
 	delete(p.all, old)
 	p.mu.Unlock()
+	select {
+	case w := <-p.spare:
+		p.idle <- w // should it have died meanwhile, Run replaces it in turn
+		p.ensureSpare()
+		return
+	default:
+	}
 	for delay := 10 * time.Millisecond; ; delay = min(2*delay, 5*time.Second) {
-		// A replacement loads nothing ahead: the call waiting for it compiles what it needs,
-		// and a worker killed at a runaway's deadline is back in service sooner.
-		w, err := p.start(context.Background(), false)
+		// This replacement loads nothing ahead: the call waiting for it compiles what it needs.
+		w, err := p.start(context.Background(), nil)
 		if err == nil {
 			p.idle <- w
 			return
@@ -234,9 +268,44 @@ func (p *Pool) replace(old *workerHandle) {
 	}
 }
 
-// start starts a worker and waits for its hello; with preload, it then has the worker compile
-// the modules of PoolConfig.Preload.
-func (p *Pool) start(ctx context.Context, preload bool) (*workerHandle, error) {
+// ensureSpare starts a spare worker in the background unless the pool has one or is making
+// one. The first spare is made once the first call has ended, so that it does not slow down
+// the first call after a server start.
+func (p *Pool) ensureSpare() {
+	if len(p.spare) > 0 || !p.refilling.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer p.refilling.Store(false)
+		p.refillSpare()
+	}()
+}
+
+// refillSpare starts a spare worker, loaded with the preloaded modules and those of the
+// latest calls. A spare that cannot be started is no failure: the pool then replaces dead
+// workers the slow way.
+func (p *Pool) refillSpare() {
+	p.mu.Lock()
+	modules := slices.Clone(p.cfg.Preload)
+	for _, r := range p.recent {
+		if !slices.ContainsFunc(modules, func(m Job) bool { return m.ModuleID == r.ModuleID }) {
+			modules = append(modules, r)
+		}
+	}
+	p.mu.Unlock()
+	w, err := p.start(context.Background(), modules)
+	if err != nil {
+		if !errors.Is(err, ErrClosed) {
+			p.cfg.Logger.Warn("start spare worker", "err", err)
+		}
+		return
+	}
+	p.spare <- w // ensureSpare makes one spare at a time
+}
+
+// start starts a worker and waits for its hello, then has the worker compile the modules of
+// preload.
+func (p *Pool) start(ctx context.Context, preload []Job) (*workerHandle, error) {
 	p.mu.Lock()
 	closed := p.closed
 	p.mu.Unlock()
@@ -307,11 +376,7 @@ func (p *Pool) start(ctx context.Context, preload bool) (*workerHandle, error) {
 		p.mu.Unlock()
 		return nil, fmt.Errorf("start worker: %w: %s", err, lastLines(stderr.String(), 8))
 	}
-	var modules []Job
-	if preload {
-		modules = p.cfg.Preload
-	}
-	for _, j := range modules {
+	for _, j := range preload {
 		if err := w.load(j); err != nil {
 			// Not fatal: the module's first call compiles it, and says what is wrong.
 			p.cfg.Logger.Warn("preload module", "module", j.ModulePath, "err", err)

@@ -240,6 +240,40 @@ func TestRunawayDoesNotStopOthers(t *testing.T) {
 	}
 }
 
+// A worker killed at a runaway's deadline is replaced by the spare, which has the modules of
+// the latest calls loaded already: the next call, on a one-worker pool, compiles nothing.
+func TestSpareReplacesAKilledWorker(t *testing.T) {
+	ctx := context.Background()
+	pool := newPool(t, 1, "")
+	k := newKitchen(t)
+	run := func() Result {
+		t.Helper()
+		res, err := pool.Run(ctx, testJob(t, "kitchen", "everything", 30*time.Second, k.call(t, "c1", nil)))
+		if err != nil || res.Status != 0 {
+			t.Fatalf("run: %v, status %d", err, res.Status)
+		}
+		return res
+	}
+	run()
+	for deadline := time.Now().Add(time.Minute); len(pool.spare) == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no spare worker a minute after the first call")
+		}
+	}
+	if _, err := pool.Run(ctx, testJob(t, "loop", "spin", 500*time.Millisecond, &hostfuncs.Call{})); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("loop: err = %v, want ErrTimeout", err)
+	}
+	if res := run(); res.Compiled {
+		t.Error("the call after the runaway compiled its module: it did not run in the loaded spare")
+	}
+	// A new spare is made for the next death.
+	for deadline := time.Now().Add(time.Minute); len(pool.spare) == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no new spare worker a minute after the first was taken")
+		}
+	}
+}
+
 func TestCancelStopsTheCall(t *testing.T) {
 	pool := newPool(t, 1, "")
 	ctx, cancel := context.WithCancel(context.Background())
