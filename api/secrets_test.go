@@ -17,26 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferrysync/ferry/internal/logbuf"
 	"github.com/ferrysync/ferry/server"
 )
-
-// lockedBuffer is a log destination written from several goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // TestCredentialsNeverVisible gives a connection a token and runs the snoop plugin, which
 // calls every host function (and an echo endpoint that repeats the request it got, token
@@ -67,7 +50,7 @@ func TestCredentialsNeverVisible(t *testing.T) {
 	}))
 	defer echo.Close()
 
-	logs := &lockedBuffer{}
+	logs := &logbuf.Buffer{}
 	data := t.TempDir()
 	srv, err := server.New(context.Background(), server.Config{
 		DataDir: data, CacheDir: worker.CacheDir, Workers: 2, WorkerCommand: []string{worker.Bin, "worker"},

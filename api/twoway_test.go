@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/ferrysync/ferry/examples/provider/crm"
+	"github.com/ferrysync/ferry/internal/logbuf"
 	"github.com/ferrysync/ferry/records"
 	"github.com/ferrysync/ferry/server"
 	"github.com/ferrysync/ferry/storage"
@@ -60,7 +61,7 @@ func newTwoWay(t *testing.T, contacts int, metadata string) *twoWay {
 	t.Cleanup(appServer.Close)
 	app.url = appServer.URL + "/ferry-hook"
 
-	logs := &lockedBuffer{}
+	logs := &logbuf.Buffer{}
 	data := t.TempDir()
 	srv, err := server.New(context.Background(), server.Config{
 		DataDir: data, CacheDir: worker.CacheDir, Workers: 1, WorkerCommand: []string{worker.Bin, "worker"},

@@ -22,6 +22,7 @@ import (
 	"github.com/tetratelabs/wazero"
 
 	"github.com/ferrysync/ferry/connections"
+	"github.com/ferrysync/ferry/internal/logbuf"
 	"github.com/ferrysync/ferry/plugins"
 	"github.com/ferrysync/ferry/proxy"
 	"github.com/ferrysync/ferry/records"
@@ -286,24 +287,6 @@ func (fs *loopFS) repair(t *testing.T) {
 	fs.mount(t)
 }
 
-// lockedBuffer is a bytes.Buffer that a logger writes to while a test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // storedState is what a sync has committed: its model's records and its checkpoint.
 func storedState(t *testing.T, db *storage.DB, scope storage.Scope, sync string) (string, []byte) {
 	t.Helper()
@@ -348,7 +331,7 @@ func TestDataDirTurnsReadOnlyDuringARun(t *testing.T) {
 		provider.ServeHTTP(w, r)
 	}))
 	defer srv.Close()
-	logs := &lockedBuffer{}
+	logs := &logbuf.Buffer{}
 	e, db, closeAll := openDataDir(t, fs.dir, srv.URL, logs)
 	e.deploy(t, "items-incremental.yaml", "kitchen")
 	e.connect(t, "items", "acme")
