@@ -69,29 +69,14 @@ func moveToChanges(m *bolt.Bucket, limit int) (int, error) {
 	if len(cursors) == 0 {
 		return 0, m.DeleteBucket(bucketCursorsV1)
 	}
-	var arena []byte
+	to := &model{bucket: m, ids: ids, changes: changes}
 	for _, cursor := range cursors {
 		id := old.Get(cursor)
-		v := ids.Get(id)
-		r, err := decodeRecord(id, v)
+		r, err := decodeRecord(id, ids.Get(id)) // version 1: the header, then the data
 		if err != nil {
 			return 0, err
 		}
-		n := headerSize + binary.MaxVarintLen64 + len(id) + len(r.data)
-		if cap(arena)-len(arena) < n {
-			arena = make([]byte, 0, max(n, 1<<20))
-		}
-		e := arena[len(arena) : len(arena)+n]
-		arena = arena[:len(arena)+n]
-		k := copy(e, v[:headerSize])
-		k += binary.PutUvarint(e[k:], uint64(len(id)))
-		k += copy(e[k:], id)
-		k += copy(e[k:], r.data)
-		// Both values live in the arena, which is not reused: bbolt keeps them until commit.
-		if err := changes.Put(cursor, e[:k]); err != nil {
-			return 0, err
-		}
-		if err := ids.Put(append([]byte(nil), id...), e[:headerSize]); err != nil {
+		if err := to.put(id, &r); err != nil {
 			return 0, err
 		}
 		if err := old.Delete(cursor); err != nil {

@@ -70,10 +70,13 @@ type record struct {
 
 // decodeRecord decodes a record's header, and takes the rest of v as its data.
 func decodeRecord(id, v []byte) (record, error) {
-	if len(v) < headerSize || v[0] != recordFormat || v[offAction]&^flagExternal < codeAdded || v[offAction]&^flagExternal > codeDeleted {
+	if len(v) < headerSize {
 		return record{}, fmt.Errorf("record %q: corrupt stored value", id)
 	}
 	action := v[offAction] &^ flagExternal
+	if v[0] != recordFormat || action < codeAdded || action > codeDeleted {
+		return record{}, fmt.Errorf("record %q: corrupt stored value", id)
+	}
 	r := record{
 		cursor:    binary.BigEndian.Uint64(v[offCursor:]),
 		firstSeen: int64(binary.BigEndian.Uint64(v[offFirstSeen:])),
@@ -232,15 +235,22 @@ func (m *model) write(id []byte, r *record, oldCursor uint64) error {
 		return err
 	}
 	r.cursor = seq
+	return m.put(id, r)
+}
+
+// put stores r under id at its cursor: its header in "ids", the whole record in "changes".
+func (m *model) put(id []byte, r *record) error {
 	v := m.alloc(headerSize + binary.MaxVarintLen64 + len(id) + len(r.data))
 	r.encodeHeader(v)
 	n := headerSize + binary.PutUvarint(v[headerSize:], uint64(len(id)))
-	n += copy(v[n:], id)
+	idCopy := v[n : n+len(id)]
+	n += copy(idCopy, id)
 	n += copy(v[n:], r.data)
-	if err := m.ids.Put(id, v[:headerSize]); err != nil {
+	if err := m.ids.Put(idCopy, v[:headerSize]); err != nil {
 		return fmt.Errorf("record %q: %w", id, err)
 	}
-	binary.BigEndian.PutUint64(key[:], seq)
+	var key [8]byte
+	binary.BigEndian.PutUint64(key[:], r.cursor)
 	return m.changes.Put(key[:], v[:n])
 }
 
