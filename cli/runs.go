@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ferrysync/ferry/storage"
 )
 
 func newRunsCmd(g *globals) *cobra.Command {
@@ -79,19 +81,7 @@ func newLogsCmd(g *globals) *cobra.Command {
 				return err
 			}
 			var out struct {
-				Entries []struct {
-					Time    time.Time `json:"time"`
-					Level   string    `json:"level"`
-					Message string    `json:"message"`
-					HTTP    *struct {
-						Method     string  `json:"method"`
-						URL        string  `json:"url"`
-						Status     int     `json:"status"`
-						DurationMS float64 `json:"duration_ms"`
-						Retries    int     `json:"retries"`
-						Error      string  `json:"error"`
-					} `json:"http"`
-				} `json:"entries"`
+				Entries []storage.LogEntry `json:"entries"`
 			}
 			var raw json.RawMessage
 			if err := c.getJSON(cmd.Context(), "/v1/runs/"+url.PathEscape(args[0])+"/log", &raw); err != nil {
@@ -104,16 +94,7 @@ func newLogsCmd(g *globals) *cobra.Command {
 				return err
 			}
 			for _, e := range out.Entries {
-				ts := e.Time.Local().Format("15:04:05.000")
-				if h := e.HTTP; h != nil {
-					result := strconv.Itoa(h.Status)
-					if h.Error != "" {
-						result = "error: " + h.Error
-					}
-					fmt.Fprintf(g.stdout, "%s %-5s http %s %s -> %s (%.1fms, %d retries)\n", ts, e.Level, h.Method, h.URL, result, h.DurationMS, h.Retries)
-					continue
-				}
-				fmt.Fprintf(g.stdout, "%s %-5s %s\n", ts, e.Level, e.Message)
+				printLogEntry(g.stdout, e)
 			}
 			return nil
 		},

@@ -32,6 +32,17 @@ var credentialKeys = map[string]struct{ required, optional []string }{
 	plugins.AuthNone:   {},
 }
 
+// Placeholders returns credentials of authType that meet its requirements and reach no
+// provider: each required one set to value. A replayed dry run needs a connection, not
+// credentials.
+func Placeholders(authType, value string) map[string]string {
+	creds := map[string]string{}
+	for _, k := range credentialKeys[authType].required {
+		creds[k] = value
+	}
+	return creds
+}
+
 // Store is what the service needs from the store.
 type Store interface {
 	PutConnection(ctx context.Context, c storage.Connection) (storage.Connection, bool, error)

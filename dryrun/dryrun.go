@@ -267,7 +267,7 @@ func load(dir string) (manifest, wasm []byte, m *plugins.Manifest, err error) {
 func connect(ctx context.Context, conns *connections.Service, m *plugins.Manifest, opt Options, replaying bool) error {
 	creds := opt.Credentials
 	if len(creds) == 0 && replaying {
-		creds = placeholderCredentials(m.Provider.Auth.Type)
+		creds = connections.Placeholders(m.Provider.Auth.Type, "replay")
 	}
 	if creds == nil {
 		creds = map[string]string{}
@@ -280,20 +280,6 @@ func connect(ctx context.Context, conns *connections.Service, m *plugins.Manifes
 		return fmt.Errorf("connection: %w", err)
 	}
 	return nil
-}
-
-// placeholderCredentials are credentials of the auth type that reach no provider: a replay
-// needs none, but a connection must have them.
-func placeholderCredentials(authType string) map[string]string {
-	switch authType {
-	case plugins.AuthBearer:
-		return map[string]string{"token": "replay"}
-	case plugins.AuthHeader, plugins.AuthQuery:
-		return map[string]string{"value": "replay"}
-	case plugins.AuthBasic:
-		return map[string]string{"username": "replay"}
-	}
-	return map[string]string{}
 }
 
 func baseURL(m *plugins.Manifest, opt Options) string {

@@ -1,9 +1,7 @@
 package exchanges
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -12,6 +10,7 @@ import (
 
 	"github.com/ferrysync/ferry/hostfuncs"
 	"github.com/ferrysync/ferry/proxy"
+	"github.com/ferrysync/ferry/records"
 )
 
 // ErrNotRecorded is wrapped by the error a Replayer returns for a request it has no recording
@@ -28,6 +27,7 @@ type Replayer struct {
 	// queues holds, per request key, the recordings not replayed yet, in recorded order.
 	queues map[key][]int
 	all    []Exchange
+	keys   []key // of all
 	used   []bool
 }
 
@@ -45,7 +45,7 @@ func NewReplayer(dir string) (*Replayer, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Replayer{dir: dir, queues: map[key][]int{}, all: all, used: make([]bool, len(all))}
+	r := &Replayer{dir: dir, queues: map[key][]int{}, all: all, keys: make([]key, len(all)), used: make([]bool, len(all))}
 	for i, ex := range all {
 		body, _ := ex.Request.Body.Bytes() // checked by ReadDir
 		k, err := requestKey(proxy.Request{Method: ex.Request.Method, Path: ex.Request.Path,
@@ -53,6 +53,7 @@ func NewReplayer(dir string) (*Replayer, error) {
 		if err != nil {
 			return nil, fmt.Errorf("recorded exchange %d in %s: %w", i+1, dir, err)
 		}
+		r.keys[i] = k
 		r.queues[k] = append(r.queues[k], i)
 	}
 	return r, nil
@@ -83,24 +84,24 @@ func (r *Replayer) Fetch(_ context.Context, req proxy.Request) (*proxy.Response,
 	return &proxy.Response{Status: ex.Response.Status, Header: ex.Response.Header.Clone(), Body: body}, nil
 }
 
-func (r *Replayer) notRecorded(k key) error {
-	shown := k.target
-	if k.query != "" {
-		shown += "?" + k.query
+// place is the key's target and query, as a URL.
+func (k key) place() string {
+	if k.query == "" {
+		return k.target
 	}
+	return k.target + "?" + k.query
+}
+
+func (r *Replayer) notRecorded(k key) error {
+	shown := k.place()
 	times := 0
 	var near []string
-	for _, ex := range r.all {
-		body, _ := ex.Request.Body.Bytes()
-		ek, _ := requestKey(proxy.Request{Method: ex.Request.Method, Path: ex.Request.Path, URL: ex.Request.URL, Query: ex.Request.Query, Body: body})
+	for _, ek := range r.keys {
 		switch {
 		case ek == k:
 			times++
 		case ek.method == k.method && ek.target == k.target && len(near) < 3:
-			n := ek.target
-			if ek.query != "" {
-				n += "?" + ek.query
-			}
+			n := ek.place()
 			if ek.body != k.body {
 				n += " (another body)"
 			}
@@ -170,22 +171,11 @@ func requestKey(req proxy.Request) (key, error) {
 	return k, nil
 }
 
-// canonicalBody re-encodes a JSON body with sorted keys and no whitespace; other bodies stay.
+// canonicalBody is a JSON body in canonical form (records.Canonical: sorted keys, no
+// whitespace); other bodies stay as they are.
 func canonicalBody(b []byte) string {
-	if len(b) == 0 || !json.Valid(b) {
-		return string(b)
+	if c, err := records.Canonical(b); err == nil {
+		return string(c)
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return string(b)
-	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return string(b)
-	}
-	return strings.TrimSuffix(buf.String(), "\n")
+	return string(b)
 }
