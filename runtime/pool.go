@@ -124,9 +124,13 @@ type PoolConfig struct {
 	// Preload are modules the pool's first workers compile as they start (from the disk
 	// cache, usually), so that their first call after a server start is as quick as any.
 	// Only ModulePath, ModuleID, MemoryMB and ABI matter. The spare worker (see Pool) loads
-	// them too, and the modules of the latest calls.
+	// them too, and the modules of the latest calls. At most MaxPreload are loaded; a module
+	// that kills the worker loading it is left out.
 	Preload []Job
 }
+
+// MaxPreload is how many modules a worker loads ahead: as many as it keeps compiled.
+const MaxPreload = maxCompiled
 
 // recentModules is how many of the latest calls' modules the spare worker loads ahead.
 const recentModules = 8
@@ -162,6 +166,7 @@ func NewPool(ctx context.Context, cfg PoolConfig) (*Pool, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	cfg.Preload = cfg.Preload[:min(len(cfg.Preload), MaxPreload)] // more would be evicted at once
 	p := &Pool{cfg: cfg, idle: make(chan *workerHandle, cfg.Size), spare: make(chan *workerHandle, 1),
 		done: make(chan struct{}), all: make(map[*workerHandle]struct{})}
 	for range cfg.Size {
@@ -275,6 +280,10 @@ func (p *Pool) ensureSpare() {
 	if len(p.spare) > 0 || !p.refilling.CompareAndSwap(false, true) {
 		return
 	}
+	if len(p.spare) > 0 { // a refill that ended since the first look made one
+		p.refilling.Store(false)
+		return
+	}
 	go func() {
 		defer p.refilling.Store(false)
 		p.refillSpare()
@@ -286,13 +295,15 @@ func (p *Pool) ensureSpare() {
 // workers the slow way.
 func (p *Pool) refillSpare() {
 	p.mu.Lock()
-	modules := slices.Clone(p.cfg.Preload)
-	for _, r := range p.recent {
-		if !slices.ContainsFunc(modules, func(m Job) bool { return m.ModuleID == r.ModuleID }) {
-			modules = append(modules, r)
+	modules := slices.Clone(p.recent)
+	slices.Reverse(modules) // newest first
+	for _, m := range p.cfg.Preload {
+		if !slices.ContainsFunc(modules, func(r Job) bool { return r.ModuleID == m.ModuleID }) {
+			modules = append(modules, m)
 		}
 	}
 	p.mu.Unlock()
+	modules = modules[:min(len(modules), MaxPreload)]
 	w, err := p.start(context.Background(), modules)
 	if err != nil {
 		if !errors.Is(err, ErrClosed) {
@@ -300,7 +311,7 @@ func (p *Pool) refillSpare() {
 		}
 		return
 	}
-	p.spare <- w // ensureSpare makes one spare at a time
+	p.spare <- w // only ensureSpare's one refill at a time sends, and only to an empty spare
 }
 
 // start starts a worker and waits for its hello, then has the worker compile the modules of
@@ -376,16 +387,16 @@ func (p *Pool) start(ctx context.Context, preload []Job) (*workerHandle, error) 
 		p.mu.Unlock()
 		return nil, fmt.Errorf("start worker: %w: %s", err, lastLines(stderr.String(), 8))
 	}
-	for _, j := range preload {
+	for i, j := range preload {
 		if err := w.load(j); err != nil {
 			// Not fatal: the module's first call compiles it, and says what is wrong.
 			p.cfg.Logger.Warn("preload module", "module", j.ModulePath, "err", err)
-			if w.dead() {
+			if w.dead() { // the module killed it (a crash, LoadTimeout): start without it
 				<-w.exited
 				p.mu.Lock()
 				delete(p.all, w)
 				p.mu.Unlock()
-				return nil, fmt.Errorf("start worker: preload %s: %w", j.ModulePath, err)
+				return p.start(ctx, slices.Delete(slices.Clone(preload), i, i+1))
 			}
 		}
 	}

@@ -169,11 +169,8 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	return s, nil
 }
 
-// maxPreload bounds the modules workers compile as they start, as many as a worker keeps.
-const maxPreload = 16
-
-// activeModules lists the active version's module of every integration (at most maxPreload),
-// for the workers to compile as they start: the first run after a restart then starts as
+// activeModules lists the active version's module of every integration (at most
+// runtime.MaxPreload), for the workers to compile as they start: the first run after a restart then starts as
 // quickly as any.
 func (s *Server) activeModules(ctx context.Context) ([]runtime.Job, error) {
 	ints, err := s.DB.Integrations(ctx)
@@ -182,7 +179,7 @@ func (s *Server) activeModules(ctx context.Context) ([]runtime.Job, error) {
 	}
 	var jobs []runtime.Job
 	for _, in := range ints {
-		if len(jobs) == maxPreload {
+		if len(jobs) == runtime.MaxPreload {
 			break
 		}
 		d, err := s.Registry.Active(ctx, in.ID)
