@@ -99,6 +99,12 @@ type Call struct {
 	refused error
 }
 
+// OversizeArg is the refusal of an argument of size bytes, over MaxArgSize, to host function
+// op. The worker gives it itself, since such an argument cannot cross to the server.
+func OversizeArg(op Op, size int) error {
+	return fmt.Errorf("%s: argument of %d bytes is over the %d-byte limit", op, size, MaxArgSize)
+}
+
 // Dispatch runs host function op with the argument bytes a guest passed. The returned bytes
 // are the function's result (nil for none). An error is the message the guest receives; errors
 // the guest must not be able to ignore (the store failing) also make [Call.Fatal] non-nil, so the
@@ -107,7 +113,7 @@ type Call struct {
 // arg may alias guest memory: Dispatch does not keep it past its return.
 func (c *Call) Dispatch(ctx context.Context, op Op, arg []byte) ([]byte, error) {
 	if len(arg) > MaxArgSize {
-		return nil, fmt.Errorf("%s: argument of %d bytes is over the %d-byte limit", op, len(arg), MaxArgSize)
+		return nil, OversizeArg(op, len(arg))
 	}
 	var (
 		res []byte

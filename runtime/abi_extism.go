@@ -5,6 +5,7 @@ package runtime
 // calls reach the server as frames, exactly as on the Ferry path (abi_ferry.go).
 
 import (
+	"cmp"
 	"context"
 	crand "crypto/rand"
 	"errors"
@@ -152,18 +153,14 @@ func (wk *workerProc) runExtism(ctx context.Context, j job) (out outcome) {
 
 	// The call's deadline runs from here, as on the Ferry path.
 	if err := wk.out.write(frameStarted); err != nil {
-		wk.broken = err
-		out.Trap = "lost the server: " + err.Error()
-		return out
+		return wk.lostServer(out, err)
 	}
 	// The call's input is also Extism's input, so a PDK's own input function reads it. It
 	// stays in the frame reader's buffer until the next host call, and the SDK copies it
 	// into the kernel's memory before the guest runs.
 	input, _, err := wk.hostCall(hostfuncs.OpInput, nil)
 	if err != nil {
-		wk.broken = err
-		out.Trap = "lost the server: " + err.Error()
-		return out
+		return wk.lostServer(out, err)
 	}
 	status, output, err := p.CallWithContext(ctx, j.Export, input)
 	extismErr := p.GetErrorWithContext(ctx)
@@ -183,7 +180,7 @@ func (wk *workerProc) runExtism(ctx context.Context, j job) (out outcome) {
 			return wk.lostServer(out, err)
 		} else if !ok {
 			// Too large, say: the Ferry ABI would have told the guest; here the call fails.
-			extismErr = cmpOr(extismErr, "Extism output refused: "+string(msg))
+			extismErr = cmp.Or(extismErr, "Extism output refused: "+string(msg))
 		}
 	}
 	if extismErr != "" {
@@ -203,13 +200,6 @@ func (wk *workerProc) lostServer(out outcome, err error) outcome {
 	out.Returned, out.Status = false, 0
 	out.Trap = "lost the server: " + err.Error()
 	return out
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // firstLine drops what wazero appends after a trap's message: the wasm stack trace.
@@ -258,11 +248,7 @@ func (wk *workerProc) extismForward(op hostfuncs.Op) extism.HostFunctionStackCal
 			ok  bool
 			err error
 		)
-		if len(arg) > hostfuncs.MaxArgSize {
-			// Too large to cross in one frame: the refusal the server would give, as on the
-			// Ferry path.
-			res = fmt.Appendf(nil, "%s: argument of %d bytes is over the %d-byte limit", op, len(arg), hostfuncs.MaxArgSize)
-		} else if res, ok, err = wk.hostCall(op, arg); err != nil {
+		if res, ok, err = wk.hostCall(op, arg); err != nil {
 			wk.broken = err
 			panic(fmt.Errorf("%s: %w", name, err))
 		}

@@ -42,13 +42,6 @@ func (wk *workerProc) forward(op hostfuncs.Op) api.GoModuleFunction {
 			panic(fmt.Errorf("ferry.%s: argument (ptr=%d, len=%d) is outside the module's %d bytes of memory",
 				op, ptr, n, mod.Memory().Size()))
 		}
-		if len(arg) > hostfuncs.MaxArgSize {
-			// The guest has the memory but the argument could not cross in one frame: a
-			// refusal the guest can read, as the server would give it.
-			wk.pending = fmt.Appendf(nil, "%s: argument of %d bytes is over the %d-byte limit", op, len(arg), hostfuncs.MaxArgSize)
-			stack[0] = uint64(-int64(len(wk.pending)))
-			return
-		}
 		res, ok, err := wk.hostCall(op, arg)
 		if err != nil {
 			wk.broken = err

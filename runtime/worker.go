@@ -281,6 +281,10 @@ func (t *tail) bytes() []byte { return bytes.Clone(t.buf.Bytes()) }
 
 // hostCall sends a host call to the server and waits for its answer.
 func (wk *workerProc) hostCall(op hostfuncs.Op, arg []byte) (result []byte, ok bool, err error) {
+	if len(arg) > hostfuncs.MaxArgSize {
+		// It could not cross in one frame: the refusal the server would give.
+		return []byte(hostfuncs.OversizeArg(op, len(arg)).Error()), false, nil
+	}
 	if err := wk.out.write(frameHostCall, []byte{byte(op)}, arg); err != nil {
 		return nil, false, err
 	}
