@@ -123,7 +123,8 @@ func (db *DB) view(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 // update runs fn in a read-write transaction, unless ctx is already done. An error from fn
 // rolls the transaction back. A transaction the full disk refuses is tried once more after
 // the reserve is released (see reserve), so that the store can still record, say, that a run
-// failed because the disk is full; fn may therefore run twice.
+// failed because the disk is full; fn may therefore run twice, and must set, not add to, what
+// it returns through its closure.
 func (db *DB) update(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err

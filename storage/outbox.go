@@ -244,6 +244,7 @@ func (db *DB) Deliveries(ctx context.Context, f DeliveryFilter) ([]Delivery, err
 func (db *DB) PruneDeliveries(ctx context.Context, before time.Time) (int, error) {
 	deleted := 0
 	err := db.update(ctx, func(tx *bolt.Tx) error {
+		deleted = 0 // update may run this twice
 		all, index := tx.Bucket(bucketDeliveries), tx.Bucket(bucketDeliveryStatus)
 		var doomed [][]byte // index keys; bbolt cursors must not delete while they walk
 		for _, status := range []string{DeliveryDelivered, DeliveryFailed} {

@@ -366,6 +366,7 @@ func (db *DB) UpdateRecords(ctx context.Context, s Scope, patches []records.Item
 	}
 	ts := nanos(now)
 	err := db.update(ctx, func(tx *bolt.Tx) error {
+		counts = records.Counts{} // update may run this twice
 		m, err := openModel(tx, s, true)
 		if err != nil {
 			return err
@@ -429,6 +430,7 @@ func (db *DB) DeleteRecords(ctx context.Context, s Scope, ids []string, now time
 	}
 	ts := nanos(now)
 	err := db.update(ctx, func(tx *bolt.Tx) error {
+		counts = records.Counts{} // update may run this twice
 		m, err := openModel(tx, s, false)
 		if m == nil || err != nil {
 			return err

@@ -23,10 +23,9 @@ const reserveRetry = 30 * time.Second
 type reserve struct {
 	path string
 
-	mu       sync.Mutex
-	held     bool
-	lastTry  time.Time
-	released int // times released, for tests
+	mu      sync.Mutex
+	held    bool
+	lastTry time.Time
 }
 
 // release deletes the reserve file and reports whether there was one.
@@ -37,7 +36,6 @@ func (r *reserve) release() bool {
 		return false
 	}
 	r.held = false
-	r.released++
 	r.lastTry = time.Now()
 	return os.Remove(r.path) == nil
 }

@@ -16,6 +16,7 @@ import (
 func (db *DB) PruneRuns(ctx context.Context, keep int, before time.Time) (int, error) {
 	deleted := 0
 	err := db.update(ctx, func(tx *bolt.Tx) error {
+		deleted = 0 // update may run this twice
 		runs, index, logs := tx.Bucket(bucketRuns), tx.Bucket(bucketRunStatus), tx.Bucket(bucketRunLogs)
 		seen := map[[3]string]int{}
 		var doomed []Run

@@ -225,7 +225,7 @@ func (s *Session) commitLocked() {
 	go func() {
 		defer close(c.done)
 		if err := tx.Commit(); err != nil {
-			c.err = fmt.Errorf("commit: %w", err)
+			c.err = fmt.Errorf("commit the batches and checkpoint saved before: %w", err)
 		}
 	}()
 	if len(s.checkpoints) > 0 {
