@@ -29,27 +29,37 @@ func (r *Runner) execute(p *pending) {
 		r.cfg.Logger.Error("start run", "run", run.ID, "err", err)
 	}
 	var hooks hookInfo
-	err := r.sync(r.ctx, &run, p.force, log, &hooks)
-	ended := time.Now().UTC()
-	run.EndedAt = &ended
-	switch {
-	case err == nil:
-		run.Status = StatusSucceeded
-	case r.ctx.Err() != nil:
-		run.Status, run.Error = StatusCancelled, "cancelled: the server shut down before the run ended; its checkpoint is kept"
-	default:
-		run.Status, run.Error = StatusFailed, err.Error()
+	err := r.sync(r.ctx, &run, p.force, log, &hooks, nil)
+	var cancelled string
+	if r.ctx.Err() != nil {
+		cancelled = "cancelled: the server shut down before the run ended; its checkpoint is kept"
 	}
-	if run.Error != "" {
-		log.add("error", run.Error)
-	}
-	log.add("info", fmt.Sprintf("run %s in %s", run.Status, ended.Sub(run.StartedAt).Round(time.Millisecond)))
-	log.flush(store)
+	log.end(store, &run, err, cancelled)
 	if err := r.finish(store, run, hooks); err != nil {
 		r.cfg.Logger.Error("finish run", "run", run.ID, "err", err)
 	}
 	r.cfg.Logger.Info("run finished", "run", run.ID, "integration", run.Integration, "connection", run.Connection,
 		"sync", run.Sync, "status", run.Status, "error", run.Error)
+}
+
+// end sets how run ended, given the error of its work and, if the run was cancelled, why;
+// then logs it and flushes the log.
+func (l *runLog) end(store context.Context, run *storage.Run, err error, cancelled string) {
+	ended := time.Now().UTC()
+	run.EndedAt = &ended
+	switch {
+	case err == nil:
+		run.Status = StatusSucceeded
+	case cancelled != "":
+		run.Status, run.Error = StatusCancelled, cancelled
+	default:
+		run.Status, run.Error = StatusFailed, err.Error()
+	}
+	if run.Error != "" {
+		l.add("error", run.Error)
+	}
+	l.add("info", fmt.Sprintf("run %s in %s", run.Status, ended.Sub(run.StartedAt).Round(time.Millisecond)))
+	l.flush(store)
 }
 
 // hookInfo is what a run's webhooks need to know of the state before the run.
@@ -91,9 +101,129 @@ func (r *Runner) finish(ctx context.Context, run storage.Run, hooks hookInfo) er
 	return nil
 }
 
-// sync does the work of one run, filling in run.Version and run.Counts, and hooks.
-func (r *Runner) sync(ctx context.Context, run *storage.Run, force bool, log *runLog, hooks *hookInfo) error {
-	return r.syncWith(ctx, run, force, log, hooks, func(f hostfuncs.Fetcher) hostfuncs.Fetcher { return f })
+// sync does the work of one run, filling in run.Version and run.Counts, and hooks. httpFor,
+// if not nil, gives the run's HTTP access from the proxy bound to the connection (a dry run
+// records or replays); a server's runs use the proxy as it is.
+func (r *Runner) sync(ctx context.Context, run *storage.Run, force bool, log *runLog, hooks *hookInfo,
+	httpFor func(proxied hostfuncs.Fetcher) hostfuncs.Fetcher) error {
+	d, err := r.cfg.Plugins.Active(ctx, run.Integration)
+	if err != nil {
+		return fmt.Errorf("load integration: %w", err)
+	}
+	run.Version = d.Version.Version
+	def, ok := d.Manifest.Syncs[run.Sync]
+	if !ok {
+		return fmt.Errorf("%w %q in %s version %d", ErrUnknownSync, run.Sync, run.Integration, d.Version.Version)
+	}
+	conn, err := r.cfg.Store.Connection(ctx, run.Integration, run.Connection)
+	if err != nil {
+		return fmt.Errorf("load connection: %w", err)
+	}
+	target, err := r.target(d, conn)
+	if err != nil {
+		return err
+	}
+	state, err := r.cfg.Store.SyncState(ctx, run.Integration, run.Connection, run.Sync)
+	if err != nil {
+		return fmt.Errorf("load sync state: %w", err)
+	}
+	// A full run must see everything to know what to delete, so it never resumes from a
+	// checkpoint: a full sync's checkpoint lasts one run, and a full resync starts afresh.
+	full := def.Type == plugins.SyncFull || run.Full
+	if full {
+		if err := r.cfg.Store.ClearCheckpoint(ctx, run.Integration, run.Connection, run.Sync); err != nil {
+			return fmt.Errorf("clear checkpoint for the full run: %w", err)
+		}
+	}
+	hooks.syncType = webhooks.SyncTypeFor(def.Type, run.Full, state.LastSuccessAt.IsZero())
+	if hooks.cursorFrom, err = r.cursors(ctx, run.Integration, run.Connection, def.Models); err != nil {
+		return err
+	}
+	call := &hostfuncs.Call{
+		Integration: run.Integration,
+		Connection:  run.Connection,
+		Sync:        run.Sync,
+		Models:      def.Models,
+		Metadata:    conn.Metadata,
+		LastSuccess: state.LastSuccessAt,
+		TrackSeen:   full,
+		Store:       r.cfg.Store,
+		HTTP:        &fetcher{client: r.cfg.Proxy, target: target, log: log},
+		Log:         log.add,
+		Validate:    d.Schemas.Record,
+		Batch:       r.cfg.Store.NewSession(0, 0),
+	}
+	if httpFor != nil {
+		call.HTTP = httpFor(call.HTTP)
+	}
+	var keepNewer []storage.WriteOption
+	if d.Manifest.KeepsNewerWrites(def) {
+		call.KeepExternalSince = run.StartedAt
+		keepNewer = append(keepNewer, storage.KeepExternalSince(run.StartedAt))
+	}
+	kind := def.Type
+	if run.Full {
+		kind += ", full resync"
+	}
+	log.add("info", fmt.Sprintf("run %s of %s/%s sync %s (version %d, %s)", run.ID, run.Integration,
+		run.Connection, run.Sync, run.Version, kind))
+
+	res, err := r.cfg.Pool.Run(ctx, r.job(d, def.Export, call))
+	logInstance(log, res)
+	// Whatever the plugin did, what it was told is saved is committed now, before the run
+	// reads the store or ends; a failure here is Fatal, checked below.
+	_ = call.Flush()
+	run.Counts = countsFor(def.Models, call.Counts())
+	log.output("stdout", res.Stdout)
+	log.output("stderr", res.Stderr)
+	if err != nil {
+		if msg := call.Failure(); msg != "" {
+			// A guest that reported its failure and then trapped (a Rust panic aborts): its
+			// own message says more than the trap.
+			return fmt.Errorf("plugin failed: %s (%v)", msg, describeRunError(err, d))
+		}
+		return describeRunError(err, d)
+	}
+	if res.Status != 0 {
+		if msg := call.Failure(); msg != "" {
+			return fmt.Errorf("plugin failed: %s", msg)
+		}
+		return fmt.Errorf("plugin failed: export %s returned %d", def.Export, res.Status)
+	}
+	if err := call.Fatal(); err != nil {
+		return fmt.Errorf("run failed on a store error the plugin ignored: %w", err)
+	}
+	if !full {
+		return nil
+	}
+	// Only a run that succeeded gets here: a failed full sync deletes nothing, and neither does
+	// one that had a batch refused, whose records it saw but could not save.
+	if err := call.Refused(); err != nil {
+		return fmt.Errorf("a record batch was refused during this full run, so it deletes nothing: %w", err)
+	}
+	seen := call.Seen()
+	if seen == nil {
+		seen = map[string]map[string]struct{}{}
+	}
+	for _, m := range def.Models {
+		if seen[m] == nil {
+			seen[m] = map[string]struct{}{}
+		}
+	}
+	share := def.DeleteShare()
+	if force {
+		share = 1
+	}
+	deleted, err := r.cfg.Store.DeleteMissing(ctx, run.Integration, run.Connection, seen, share, time.Now().UTC(), keepNewer...)
+	if err != nil {
+		return fmt.Errorf("delete records the full sync did not see: %w", err)
+	}
+	for m, c := range deleted {
+		sum := run.Counts[m]
+		sum.Add(c)
+		run.Counts[m] = sum
+	}
+	return nil
 }
 
 // countsFor lists every model of the sync, changed or not.
