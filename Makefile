@@ -43,9 +43,14 @@ test-plugins:
 AS_EXAMPLE := examples/crm-assemblyscript
 
 .PHONY: as-plugins
-as-plugins:
-	cd $(AS_EXAMPLE) && npm ci --no-audit --no-fund && ./build.sh
+as-plugins: $(AS_EXAMPLE)/node_modules/.package-lock.json
+	cd $(AS_EXAMPLE) && ./build.sh
 	runtime/testdata/extism/build.sh
+
+# npm ci runs only when the lock file changed since the last install (the SDK is linked, not
+# copied, so its changes need none).
+$(AS_EXAMPLE)/node_modules/.package-lock.json: $(AS_EXAMPLE)/package-lock.json $(AS_EXAMPLE)/package.json
+	cd $(AS_EXAMPLE) && npm ci --no-audit --no-fund
 
 # Rust plugins (Ferry ABI): examples/crm-rust, built with Debian's rustc and cargo offline,
 # from the crates in /usr/share/cargo/registry (each crate's .cargo/config.toml says so);
@@ -73,7 +78,6 @@ test-go:
 	$(GO) vet ./...
 	$(GO) test -race -timeout 15m ./...
 
-# The guest SDK is its own module; its pure logic is tested natively.
 # Fuzz targets, each run briefly by `make test`; `go test -fuzz` takes one target at a time.
 # The brief budgets are counts of inputs, not durations: with a duration, Go 1.26's fuzzing
 # coordinator can fail a target with "context deadline exceeded" as the time runs out
@@ -96,6 +100,7 @@ fuzz:
 		rm -f /tmp/ferry-fuzz.$$$$.log; \
 	done
 
+# The guest SDK is its own module; its pure logic is tested natively.
 test-sdk:
 	cd sdk-guest/go && $(GO) vet ./... && $(GO) test ./...
 
