@@ -17,6 +17,8 @@ type requestHeader struct {
 	URL     string              `json:"url"`
 	Query   map[string][]string `json:"query"`
 	Headers map[string][]string `json:"headers"`
+	// Save is http_save's: where the response's records are (see saveSpec).
+	Save *saveSpec `json:"save"`
 }
 
 // responseHeader is the JSON line before an HTTP response's body on the wire.
@@ -28,16 +30,22 @@ type responseHeader struct {
 // DecodeRequest parses a guest's "REQUEST_JSON\nBODY" argument. The body is copied, since arg
 // may alias guest memory and a retried request sends it again.
 func DecodeRequest(arg []byte) (proxy.Request, error) {
+	req, _, err := decodeRequest(arg)
+	return req, err
+}
+
+// decodeRequest is DecodeRequest, also returning the request's JSON header.
+func decodeRequest(arg []byte) (proxy.Request, requestHeader, error) {
 	head, body, _ := bytes.Cut(arg, []byte{'\n'})
 	var h requestHeader
 	if err := json.Unmarshal(head, &h); err != nil {
-		return proxy.Request{}, fmt.Errorf(`argument must be "REQUEST_JSON\nBODY": %w`, err)
+		return proxy.Request{}, h, fmt.Errorf(`argument must be "REQUEST_JSON\nBODY": %w`, err)
 	}
 	if h.Method == "" {
 		h.Method = "GET"
 	}
 	if (h.Path == "") == (h.URL == "") {
-		return proxy.Request{}, fmt.Errorf(`request needs exactly one of "path" and "url"`)
+		return proxy.Request{}, h, fmt.Errorf(`request needs exactly one of "path" and "url"`)
 	}
 	req := proxy.Request{
 		Method: strings.ToUpper(h.Method),
@@ -49,7 +57,7 @@ func DecodeRequest(arg []byte) (proxy.Request, error) {
 	if len(body) > 0 {
 		req.Body = bytes.Clone(body)
 	}
-	return req, nil
+	return req, h, nil
 }
 
 // EncodeResponse writes a response as "RESPONSE_JSON\nBODY", the body crossing as one copy.

@@ -41,18 +41,14 @@ func (c *Call) httpSave(ctx context.Context, arg []byte) ([]byte, error) {
 	if c.HTTP == nil {
 		return nil, fmt.Errorf("no HTTP access in this call")
 	}
-	req, err := DecodeRequest(arg)
+	req, h, err := decodeRequest(arg)
 	if err != nil {
 		return nil, err
 	}
-	head, _, _ := bytes.Cut(arg, []byte{'\n'})
-	var spec struct {
-		Save *saveSpec `json:"save"`
-	}
-	if err := json.Unmarshal(head, &spec); err != nil || spec.Save == nil {
+	s := h.Save
+	if s == nil {
 		return nil, fmt.Errorf(`request needs a "save" object: {"model", "items", "id", "values"}`)
 	}
-	s := spec.Save
 	if s.ID == "" {
 		s.ID = "id"
 	}
