@@ -121,6 +121,10 @@ func redact(u *url.URL, t *Target) string {
 	return redactString(u.String(), t)
 }
 
+// redactString removes t's credentials from s, a URL or an error for the logs. It is
+// stricter than redactResponse (echoedSecrets): every credential of 4 bytes or more, the
+// basic auth username included, since a log line loses nothing by it, while a response is
+// the plugin's data and must not be corrupted by replacing short, common strings.
 func redactString(s string, t *Target) string {
 	if t.Auth.Type == "query" && t.Auth.Name != "" {
 		s = queryParam(t.Auth.Name).ReplaceAllString(s, "${1}REDACTED")
