@@ -27,8 +27,8 @@ type Plan struct {
 	Destructive bool `json:"destructive"`
 }
 
-// DeployPlanned deploys like [Registry.Deploy], after comparing the new version with the active
-// one. A version that removes a sync or a model the active one has is refused with a
+// DeployPlanned deploys like [Registry.Deploy], after checking the plugin and comparing the new
+// version with the active one. A version that removes a sync or a model the active one has is refused with a
 // *[DestructiveError] (wrapping [ErrDestructive]) unless opt.Force is set; nothing is stored
 // then. With opt.DryRun nothing is stored either: the plugin is checked as a deploy checks it
 // (the errors of a bad plugin wrap [ErrRefused]) and the plan is returned with a zero
@@ -37,9 +37,9 @@ type Plan struct {
 // The comparison is with the version active when DeployPlanned starts; a deploy of the same
 // integration that lands in between is not compared.
 func (r *Registry) DeployPlanned(ctx context.Context, manifest, wasm []byte, opt DeployOptions) (Deployed, Plan, error) {
-	m, err := Parse(manifest)
+	m, abi, schemas, err := r.check(ctx, manifest, wasm)
 	if err != nil {
-		return Deployed{}, Plan{}, fmt.Errorf("%w: ferry.yaml:\n%w", ErrRefused, err)
+		return Deployed{}, Plan{}, err
 	}
 	plan := Plan{Integration: m.Integration}
 	var old *Manifest
@@ -55,23 +55,13 @@ func (r *Registry) DeployPlanned(ctx context.Context, manifest, wasm []byte, opt
 	destructive := plan.Changes.Destructive()
 	plan.Destructive = len(destructive) > 0
 	if opt.DryRun {
-		if _, _, err := r.Check(ctx, manifest, wasm); err != nil {
-			return Deployed{}, plan, err
-		}
 		return Deployed{}, plan, nil
 	}
 	if plan.Destructive && !opt.Force {
 		return Deployed{}, plan, &DestructiveError{Integration: m.Integration, Active: plan.Active, Changes: destructive}
 	}
-	d, err := r.Deploy(ctx, manifest, wasm)
+	d, err := r.add(ctx, manifest, wasm, m, abi, schemas)
 	return d, plan, err
-}
-
-// Check makes every check [Registry.Deploy] makes (module size, manifest, JSON Schemas,
-// module) and stores nothing. Its errors wrap [ErrRefused], as Deploy's do.
-func (r *Registry) Check(ctx context.Context, manifest, wasm []byte) (*Manifest, ABI, error) {
-	m, abi, _, err := r.check(ctx, manifest, wasm)
-	return m, abi, err
 }
 
 // check runs every deploy check and returns what they produce; errors wrap ErrRefused.

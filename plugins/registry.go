@@ -87,6 +87,11 @@ func (r *Registry) Deploy(ctx context.Context, manifest, wasm []byte) (Deployed,
 	if err != nil {
 		return Deployed{}, err
 	}
+	return r.add(ctx, manifest, wasm, m, abi, schemas)
+}
+
+// add stores a checked plugin as the integration's new active version.
+func (r *Registry) add(ctx context.Context, manifest, wasm []byte, m *Manifest, abi ABI, schemas *Schemas) (Deployed, error) {
 	sum := sha256.Sum256(wasm)
 	id := hex.EncodeToString(sum[:])
 	path := filepath.Join(r.dir, id+".wasm")
