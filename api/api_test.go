@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ferrysync/ferry/internal/apiclient"
 	"github.com/ferrysync/ferry/internal/workerbin"
 	"github.com/ferrysync/ferry/server"
 )
@@ -75,14 +75,11 @@ func (s *testServer) json(t *testing.T, method, path, body string) (int, []byte)
 // deploy uploads a manifest and a module.
 func (s *testServer) deploy(t *testing.T, manifest, wasm []byte) (int, []byte) {
 	t.Helper()
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	for name, data := range map[string][]byte{"manifest": manifest, "wasm": wasm} {
-		w, _ := mw.CreateFormFile(name, name)
-		w.Write(data)
+	body, contentType, err := apiclient.DeployForm(manifest, "plugin.wasm", wasm, false, false)
+	if err != nil {
+		t.Fatal(err)
 	}
-	mw.Close()
-	return s.do(t, http.MethodPost, "/v1/integrations", &body, mw.FormDataContentType())
+	return s.do(t, http.MethodPost, "/v1/integrations", body, contentType)
 }
 
 // apiError decodes the error shape every error has, failing the test if it has another.

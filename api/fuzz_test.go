@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -14,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferrysync/ferry/internal/apiclient"
 	"github.com/ferrysync/ferry/records"
 	"github.com/ferrysync/ferry/server"
 	"github.com/ferrysync/ferry/storage"
@@ -126,18 +126,9 @@ func (s *fuzzServer) check(t *testing.T, what string, rec *httptest.ResponseReco
 }
 
 func deployRequest(manifest, wasm []byte) *http.Request {
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	for _, part := range []struct {
-		name string
-		data []byte
-	}{{"manifest", manifest}, {"wasm", wasm}} {
-		w, _ := mw.CreateFormFile(part.name, part.name)
-		w.Write(part.data)
-	}
-	mw.Close()
-	r := httptest.NewRequest("POST", "http://ferry/v1/integrations", &body)
-	r.Header.Set("Content-Type", mw.FormDataContentType())
+	body, contentType, _ := apiclient.DeployForm(manifest, "plugin.wasm", wasm, false, false) // fails only on a write to memory
+	r := httptest.NewRequest("POST", "http://ferry/v1/integrations", body)
+	r.Header.Set("Content-Type", contentType)
 	return r
 }
 

@@ -60,7 +60,7 @@ type probeRun struct {
 // runProbe triggers a probe sync, waits for its run to end and reads its log.
 func runProbe(ctx context.Context, srv *ferryServer, integration, conn, sync string) (probeRun, time.Time, error) {
 	start := time.Now()
-	id, err := srv.trigger(ctx, integration, conn, sync)
+	id, err := srv.trigger(ctx, integration, conn, sync, false)
 	if err != nil {
 		return probeRun{}, start, err
 	}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"path/filepath"
 	"time"
@@ -36,8 +34,8 @@ func read(ctx context.Context, b *bench) error {
 			q := url.Values{"integration": {rustPlugin.integration}, "connection": {conn}, "model": {"Contact"},
 				"limit": {fmt.Sprint(readPage)}, "cursor": {cursor}}
 			t := time.Now()
-			body, err := b.srv.get(ctx, "/v1/records?"+q.Encode())
-			if err != nil {
+			var body json.RawMessage
+			if err := b.srv.GetJSON(ctx, "/v1/records?"+q.Encode(), &body); err != nil {
 				return err
 			}
 			pages = append(pages, ms(time.Since(t)))
@@ -90,25 +88,6 @@ func countObjects(arr []byte) int {
 		}
 	}
 	return n
-}
-
-// get reads a response body from the API.
-func (s *ferryServer) get(ctx context.Context, path string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url+path, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+s.key)
-	resp, err := s.http.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err == nil && resp.StatusCode != http.StatusOK {
-		err = fmt.Errorf("GET %s: HTTP %d: %.200s", path, resp.StatusCode, body)
-	}
-	return body, err
 }
 
 // large syncs a larger provider's contacts with the Rust plugin and reports the peak memory

@@ -2,12 +2,8 @@ package benchmark
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"mime/multipart"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,11 +13,13 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ferrysync/ferry/internal/apiclient"
 	"github.com/ferrysync/ferry/secrets"
 )
 
 // ferryServer is a `ferry serve` process on loopback and a client of its REST API.
 type ferryServer struct {
+	apiclient.Client
 	bin     string
 	data    string
 	workers int
@@ -29,15 +27,13 @@ type ferryServer struct {
 	pprofAddr string
 
 	cmd  *exec.Cmd
-	url  string
-	key  string
 	logs *tailBuffer
-	http *http.Client
 }
 
 // startServer starts `ferry serve` on data and waits until it listens.
 func startServer(ctx context.Context, bin, data string, workers int, pprofAddr string) (*ferryServer, error) {
-	s := &ferryServer{bin: bin, data: data, workers: workers, pprofAddr: pprofAddr, logs: &tailBuffer{max: 64 << 10}, http: &http.Client{}}
+	s := &ferryServer{Client: apiclient.Client{HTTP: &http.Client{}}, bin: bin, data: data, workers: workers,
+		pprofAddr: pprofAddr, logs: &tailBuffer{max: 64 << 10}}
 	return s, s.start(ctx)
 }
 
@@ -61,8 +57,8 @@ func (s *ferryServer) start(ctx context.Context) error {
 		s.stop()
 		return fmt.Errorf("ferry serve did not start: %w\n%s", err, s.logs)
 	}
-	s.url = strings.TrimSpace(strings.TrimPrefix(line, "ferry listening on "))
-	if s.key, err = secrets.ReadAPIKey(s.data); err != nil {
+	s.Base = strings.TrimSpace(strings.TrimPrefix(line, "ferry listening on "))
+	if s.Key, err = secrets.ReadAPIKey(s.data); err != nil {
 		s.stop()
 		return err
 	}
@@ -88,97 +84,45 @@ func (s *ferryServer) stop() {
 // pid is the server process's id.
 func (s *ferryServer) pid() int { return s.cmd.Process.Pid }
 
-// do sends a request to the API and decodes a JSON answer into out, if not nil.
-func (s *ferryServer) do(ctx context.Context, method, path string, body io.Reader, contentType string, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, s.url+path, body)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+s.key)
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	resp, err := s.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
-		return fmt.Errorf("%s %s: HTTP %d: %s", method, path, resp.StatusCode, bytes.TrimSpace(msg))
-	}
-	if out == nil {
-		_, err = io.Copy(io.Discard, resp.Body)
-		return err
-	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("%s %s: bad answer: %w", method, path, err)
-	}
-	return nil
-}
-
-func (s *ferryServer) sendJSON(ctx context.Context, method, path string, in, out any) error {
-	b, err := json.Marshal(in)
-	if err != nil {
-		return err
-	}
-	return s.do(ctx, method, path, bytes.NewReader(b), "application/json", out)
-}
-
 // deploy uploads a manifest and the module file it names.
 func (s *ferryServer) deploy(ctx context.Context, manifest []byte, wasmPath string) error {
 	wasm, err := os.ReadFile(wasmPath)
 	if err != nil {
 		return fmt.Errorf("read plugin (run `make build` first): %w", err)
 	}
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	for _, part := range []struct {
-		name string
-		data []byte
-	}{{"manifest", manifest}, {"wasm", wasm}} {
-		w, err := mw.CreateFormFile(part.name, part.name)
-		if err != nil {
-			return err
-		}
-		if _, err := w.Write(part.data); err != nil {
-			return err
-		}
-	}
-	if err := mw.WriteField("force", "true"); err != nil {
+	body, contentType, err := apiclient.DeployForm(manifest, filepath.Base(wasmPath), wasm, true, false)
+	if err != nil {
 		return err
 	}
-	if err := mw.Close(); err != nil {
-		return err
-	}
-	return s.do(ctx, http.MethodPost, "/v1/integrations", &body, mw.FormDataContentType(), nil)
+	return s.Do(ctx, http.MethodPost, "/v1/integrations", body, contentType, nil)
 }
 
 // putConnection creates a connection to the provider at baseURL.
 func (s *ferryServer) putConnection(ctx context.Context, integration, id, baseURL, token string) error {
 	in := map[string]any{"credentials": map[string]string{"token": token}, "base_url": baseURL}
-	return s.sendJSON(ctx, http.MethodPut, "/v1/connections/"+integration+"/"+id, in, nil)
+	return s.SendJSON(ctx, http.MethodPut, "/v1/connections/"+integration+"/"+id, in, nil)
 }
 
 // putProbeConnection creates a connection of an integration that needs no credentials, with
 // metadata.
 func (s *ferryServer) putProbeConnection(ctx context.Context, integration, id string, metadata any) error {
 	in := map[string]any{"credentials": map[string]string{}, "metadata": metadata}
-	return s.sendJSON(ctx, http.MethodPut, "/v1/connections/"+integration+"/"+id, in, nil)
+	return s.SendJSON(ctx, http.MethodPut, "/v1/connections/"+integration+"/"+id, in, nil)
 }
 
-// trigger starts a run and returns its id.
-func (s *ferryServer) trigger(ctx context.Context, integration, connection, sync string) (string, error) {
+// trigger starts a run, a full resync if full, and returns its id.
+func (s *ferryServer) trigger(ctx context.Context, integration, connection, sync string, full bool) (string, error) {
 	var trig struct {
 		RunID string `json:"run_id"`
 	}
-	err := s.sendJSON(ctx, http.MethodPost, fmt.Sprintf("/v1/syncs/%s/%s/%s/trigger", integration, connection, sync), map[string]any{}, &trig)
+	in := map[string]any{"full_resync": full}
+	err := s.SendJSON(ctx, http.MethodPost, fmt.Sprintf("/v1/syncs/%s/%s/%s/trigger", integration, connection, sync), in, &trig)
 	return trig.RunID, err
 }
 
 // deleteConnection removes a connection and its records.
 func (s *ferryServer) deleteConnection(ctx context.Context, integration, id string) error {
-	return s.do(ctx, http.MethodDelete, "/v1/connections/"+integration+"/"+id, nil, "", nil)
+	return s.Do(ctx, http.MethodDelete, "/v1/connections/"+integration+"/"+id, nil, "", nil)
 }
 
 // run is the part of a run the benchmark reads.
@@ -192,21 +136,18 @@ type run struct {
 // sync triggers a sync and waits until its run is committed, polling the run every
 // millisecond so that the wait adds little to what is measured.
 func (s *ferryServer) sync(ctx context.Context, integration, connection, sync string, full bool) (run, error) {
-	var trig struct {
-		RunID string `json:"run_id"`
-	}
-	in := map[string]any{"full_resync": full}
-	if err := s.sendJSON(ctx, http.MethodPost, fmt.Sprintf("/v1/syncs/%s/%s/%s/trigger", integration, connection, sync), in, &trig); err != nil {
+	id, err := s.trigger(ctx, integration, connection, sync, full)
+	if err != nil {
 		return run{}, err
 	}
-	return s.wait(ctx, trig.RunID, true)
+	return s.wait(ctx, id, true)
 }
 
 // wait polls a run until it ends; a run that fails is an error if mustSucceed.
 func (s *ferryServer) wait(ctx context.Context, id string, mustSucceed bool) (run, error) {
 	for {
 		var r run
-		if err := s.do(ctx, http.MethodGet, "/v1/runs/"+id, nil, "", &r); err != nil {
+		if err := s.Do(ctx, http.MethodGet, "/v1/runs/"+id, nil, "", &r); err != nil {
 			return r, err
 		}
 		switch r.Status {
@@ -237,7 +178,7 @@ func (s *ferryServer) runLog(ctx context.Context, id string) ([]logEntry, error)
 	var out struct {
 		Entries []logEntry `json:"entries"`
 	}
-	err := s.do(ctx, http.MethodGet, "/v1/runs/"+id+"/log", nil, "", &out)
+	err := s.Do(ctx, http.MethodGet, "/v1/runs/"+id+"/log", nil, "", &out)
 	return out.Entries, err
 }
 

@@ -35,7 +35,7 @@ func newActionCmd(g *globals) *cobra.Command {
 				path += "?async=true&max_attempts=" + strconv.Itoa(maxAttempts)
 			}
 			var out json.RawMessage
-			if err := c.do(cmd.Context(), http.MethodPost, path, bytes.NewReader([]byte(input)), "application/json", &out); err != nil {
+			if err := c.Do(cmd.Context(), http.MethodPost, path, bytes.NewReader([]byte(input)), "application/json", &out); err != nil {
 				return err
 			}
 			if !async {
@@ -57,7 +57,7 @@ func newActionCmd(g *globals) *cobra.Command {
 					Output json.RawMessage `json:"output"`
 					Error  string          `json:"error"`
 				}
-				if err := c.getJSON(cmd.Context(), "/v1/actions/calls/"+queued.ID, &call); err != nil {
+				if err := c.GetJSON(cmd.Context(), "/v1/actions/calls/"+queued.ID, &call); err != nil {
 					return err
 				}
 				switch call.Status {
@@ -127,7 +127,7 @@ func newLinksCmd(g *globals) *cobra.Command {
 					return err
 				}
 				var out json.RawMessage
-				if err := c.sendJSON(cmd.Context(), http.MethodPut, path(args[:4]), map[string]string{"external_id": args[4]}, &out); err != nil {
+				if err := c.SendJSON(cmd.Context(), http.MethodPut, path(args[:4]), map[string]string{"external_id": args[4]}, &out); err != nil {
 					return err
 				}
 				return printJSON(g.stdout, out)
@@ -142,7 +142,7 @@ func newLinksCmd(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return c.do(cmd.Context(), http.MethodDelete, path(args), nil, "", nil)
+				return c.Do(cmd.Context(), http.MethodDelete, path(args), nil, "", nil)
 			},
 		},
 	)

@@ -57,7 +57,7 @@ func newConnectionCmd(g *globals) *cobra.Command {
 				return err
 			}
 			var out json.RawMessage
-			if err := c.sendJSON(cmd.Context(), http.MethodPut, connPath(args[0], args[1]), req, &out); err != nil {
+			if err := c.SendJSON(cmd.Context(), http.MethodPut, connPath(args[0], args[1]), req, &out); err != nil {
 				return err
 			}
 			return printJSON(g.stdout, out)
@@ -98,7 +98,7 @@ func newConnectionCmd(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if err := c.do(cmd.Context(), http.MethodDelete, connPath(args[0], args[1]), nil, "", nil); err != nil {
+				if err := c.Do(cmd.Context(), http.MethodDelete, connPath(args[0], args[1]), nil, "", nil); err != nil {
 					return err
 				}
 				fmt.Fprintf(g.stdout, "deleted %s/%s and its records\n", args[0], args[1])

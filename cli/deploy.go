@@ -1,19 +1,17 @@
 package cli
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"path/filepath"
-	"strconv"
 
 	"github.com/goccy/go-yaml"
 	"github.com/spf13/cobra"
 
 	"github.com/ferrysync/ferry/api"
+	"github.com/ferrysync/ferry/internal/apiclient"
 	"github.com/ferrysync/ferry/plugins"
 )
 
@@ -50,26 +48,8 @@ stored, unless --force; --dry-run only checks the plugin and shows the changes.`
 			if err != nil {
 				return fmt.Errorf("%w (build the plugin first)", err)
 			}
-			var body bytes.Buffer
-			mw := multipart.NewWriter(&body)
-			for _, part := range []struct {
-				name, file string
-				data       []byte
-			}{{"manifest", "ferry.yaml", manifest}, {"wasm", filepath.Base(m.Wasm), wasm}} {
-				w, err := mw.CreateFormFile(part.name, part.file)
-				if err != nil {
-					return err
-				}
-				if _, err := w.Write(part.data); err != nil {
-					return err
-				}
-			}
-			for name, on := range map[string]bool{"force": force, "dry_run": dryRun} {
-				if err := mw.WriteField(name, strconv.FormatBool(on)); err != nil {
-					return err
-				}
-			}
-			if err := mw.Close(); err != nil {
+			body, contentType, err := apiclient.DeployForm(manifest, filepath.Base(m.Wasm), wasm, force, dryRun)
+			if err != nil {
 				return err
 			}
 			c, err := g.client()
@@ -78,7 +58,7 @@ stored, unless --force; --dry-run only checks the plugin and shows the changes.`
 			}
 			if dryRun {
 				var plan plugins.Plan
-				if err := c.do(cmd.Context(), http.MethodPost, "/v1/integrations", &body, mw.FormDataContentType(), &plan); err != nil {
+				if err := c.Do(cmd.Context(), http.MethodPost, "/v1/integrations", body, contentType, &plan); err != nil {
 					return err
 				}
 				if plan.Active == 0 {
@@ -98,8 +78,8 @@ stored, unless --force; --dry-run only checks the plugin and shows the changes.`
 				WasmSize    int64           `json:"wasm_size"`
 				Changes     plugins.Changes `json:"changes"`
 			}
-			err = c.do(cmd.Context(), http.MethodPost, "/v1/integrations", &body, mw.FormDataContentType(), &out)
-			var apiErr *apiError
+			err = c.Do(cmd.Context(), http.MethodPost, "/v1/integrations", body, contentType, &out)
+			var apiErr *apiclient.Error
 			if errors.As(err, &apiErr) && apiErr.Code == api.CodeDestructive {
 				return fmt.Errorf("%s\n(pass --force to deploy it anyway, --dry-run to only show the changes)", apiErr.Message)
 			}

@@ -30,7 +30,7 @@ func newIntegrationsCmd(g *globals) *cobra.Command {
 					UpdatedAt     time.Time `json:"updated_at"`
 				} `json:"integrations"`
 			}
-			if err := c.getJSON(cmd.Context(), "/v1/integrations", &out); err != nil {
+			if err := c.GetJSON(cmd.Context(), "/v1/integrations", &out); err != nil {
 				return err
 			}
 			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
@@ -72,7 +72,7 @@ func newIntegrationsCmd(g *globals) *cobra.Command {
 					return err
 				}
 				var out json.RawMessage
-				if err := c.sendJSON(cmd.Context(), "POST", "/v1/integrations/"+url.PathEscape(args[0])+"/rollback", map[string]int{"version": v}, &out); err != nil {
+				if err := c.SendJSON(cmd.Context(), "POST", "/v1/integrations/"+url.PathEscape(args[0])+"/rollback", map[string]int{"version": v}, &out); err != nil {
 					return err
 				}
 				fmt.Fprintf(g.stdout, "%s: version %d is active\n", args[0], v)
@@ -90,7 +90,7 @@ func getAndPrint(cmd *cobra.Command, g *globals, path string) error {
 		return err
 	}
 	var out json.RawMessage
-	if err := c.getJSON(cmd.Context(), path, &out); err != nil {
+	if err := c.GetJSON(cmd.Context(), path, &out); err != nil {
 		return err
 	}
 	return printJSON(g.stdout, out)

@@ -40,7 +40,7 @@ func newRecordsCmd(g *globals) *cobra.Command {
 					Records    []json.RawMessage `json:"records"`
 					NextCursor string            `json:"next_cursor"`
 				}
-				if err := c.getJSON(cmd.Context(), "/v1/records?"+q.Encode(), &page); err != nil {
+				if err := c.GetJSON(cmd.Context(), "/v1/records?"+q.Encode(), &page); err != nil {
 					return err
 				}
 				var buf bytes.Buffer

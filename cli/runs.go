@@ -36,7 +36,7 @@ func newRunsCmd(g *globals) *cobra.Command {
 			var out struct {
 				Runs []run `json:"runs"`
 			}
-			if err := c.getJSON(cmd.Context(), "/v1/runs?"+q.Encode(), &out); err != nil {
+			if err := c.GetJSON(cmd.Context(), "/v1/runs?"+q.Encode(), &out); err != nil {
 				return err
 			}
 			if asJSON {
@@ -84,7 +84,7 @@ func newLogsCmd(g *globals) *cobra.Command {
 				Entries []storage.LogEntry `json:"entries"`
 			}
 			var raw json.RawMessage
-			if err := c.getJSON(cmd.Context(), "/v1/runs/"+url.PathEscape(args[0])+"/log", &raw); err != nil {
+			if err := c.GetJSON(cmd.Context(), "/v1/runs/"+url.PathEscape(args[0])+"/log", &raw); err != nil {
 				return err
 			}
 			if asJSON {

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ferrysync/ferry/internal/apiclient"
 )
 
 // run is a run as the API returns it.
@@ -60,7 +62,7 @@ func newSyncCmd(g *globals) *cobra.Command {
 				RunID string `json:"run_id"`
 			}
 			req := map[string]bool{"full_resync": full, "force": force}
-			if err := c.sendJSON(cmd.Context(), http.MethodPost, syncPath(args[0], args[1], args[2])+"/trigger", req, &out); err != nil {
+			if err := c.SendJSON(cmd.Context(), http.MethodPost, syncPath(args[0], args[1], args[2])+"/trigger", req, &out); err != nil {
 				return err
 			}
 			if !wait {
@@ -104,7 +106,7 @@ func newSyncCmd(g *globals) *cobra.Command {
 					return err
 				}
 				var out json.RawMessage
-				if err := c.do(cmd.Context(), http.MethodPost, syncPath(args[0], args[1], args[2])+"/"+verb, nil, "", &out); err != nil {
+				if err := c.Do(cmd.Context(), http.MethodPost, syncPath(args[0], args[1], args[2])+"/"+verb, nil, "", &out); err != nil {
 					return err
 				}
 				return printJSON(g.stdout, out)
@@ -119,11 +121,11 @@ func newSyncCmd(g *globals) *cobra.Command {
 }
 
 // waitRun polls a run until it ends.
-func waitRun(ctx context.Context, c *client, id string) (run, error) {
+func waitRun(ctx context.Context, c *apiclient.Client, id string) (run, error) {
 	delay := 50 * time.Millisecond
 	for {
 		var r run
-		if err := c.getJSON(ctx, "/v1/runs/"+url.PathEscape(id), &r); err != nil {
+		if err := c.GetJSON(ctx, "/v1/runs/"+url.PathEscape(id), &r); err != nil {
 			return run{}, err
 		}
 		if r.finished() {

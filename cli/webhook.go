@@ -40,7 +40,7 @@ func newWebhookCmd(g *globals) *cobra.Command {
 				return err
 			}
 			var out json.RawMessage
-			if err := c.sendJSON(cmd.Context(), http.MethodPut, "/v1/webhook", map[string]string{"url": args[0], "secret": s}, &out); err != nil {
+			if err := c.SendJSON(cmd.Context(), http.MethodPut, "/v1/webhook", map[string]string{"url": args[0], "secret": s}, &out); err != nil {
 				return err
 			}
 			return printJSON(g.stdout, out)
@@ -103,7 +103,7 @@ func newDeliveriesCmd(g *globals) *cobra.Command {
 				q.Set("status", status)
 			}
 			var raw json.RawMessage
-			if err := c.getJSON(cmd.Context(), "/v1/webhook/deliveries?"+q.Encode(), &raw); err != nil {
+			if err := c.GetJSON(cmd.Context(), "/v1/webhook/deliveries?"+q.Encode(), &raw); err != nil {
 				return err
 			}
 			if asJSON {
