@@ -41,6 +41,23 @@ func (h *Host) encodeArg(header string, v any, want byte, what string) ([]byte, 
 	return arg, nil
 }
 
+// callRequest calls f with "REQUEST_JSON\nBODY" (head encoded as JSON, then body), built
+// straight into the reusable argument buffer, and releases the buffer.
+func (h *Host) callRequest(f hostFunc, head any, body []byte) ([]byte, error) {
+	buf := bytes.NewBuffer(h.scratch[:0])
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(head); err != nil { // Encode ends with the newline we need
+		return nil, fmt.Errorf("encode request: %w", err)
+	}
+	buf.Write(body)
+	arg := buf.Bytes()
+	h.scratch = arg[:0]
+	res, err := h.call(f, arg)
+	h.release()
+	return res, err
+}
+
 // release lets the argument buffer go if an unusually large argument grew it.
 func (h *Host) release() {
 	if cap(h.scratch) > maxScratch {

@@ -108,19 +108,7 @@ func (c HTTPClient) Do(req Request) (*Response, error) {
 	fail := func(err error) (*Response, error) {
 		return nil, fmt.Errorf("ferry: %s %s: %w", req.Method, target, err)
 	}
-	h := c.h
-	// REQUEST_JSON\nBODY, encoded straight into the reused argument buffer.
-	buf := bytes.NewBuffer(h.scratch[:0])
-	enc := json.NewEncoder(buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(&req); err != nil { // Encode ends with the newline we need
-		return fail(fmt.Errorf("encode request: %w", err))
-	}
-	buf.Write(req.Body)
-	arg := buf.Bytes()
-	h.scratch = arg[:0]
-	res, err := h.call(fnHTTP, arg)
-	h.release()
+	res, err := c.h.callRequest(fnHTTP, &req, req.Body)
 	if err != nil {
 		return fail(err)
 	}

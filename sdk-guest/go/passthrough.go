@@ -1,7 +1,6 @@
 package ferry
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 )
@@ -44,9 +43,14 @@ func (p *Passed) Value(path string, out any) error {
 // and saves its records as [Sync.Save] would. It is the fast path for a sync that transforms
 // nothing. A status other than 2xx saves nothing and is an [*HTTPError]; a body without items
 // at opt.Items, or a record without its id, refuses the page with an error, like Save.
+// Accept: application/json is sent unless req sets Accept.
 func (c HTTPClient) SaveFrom(req Request, model string, opt Passthrough) (*Passed, error) {
 	if req.Method == "" {
 		req.Method = "GET"
+	}
+	if req.Header.Get("Accept") == "" {
+		req.Header = req.Header.Clone()
+		req.Header.Set("Accept", "application/json")
 	}
 	target := req.target()
 	fail := func(err error) (*Passed, error) {
@@ -61,18 +65,7 @@ func (c HTTPClient) SaveFrom(req Request, model string, opt Passthrough) (*Passe
 		ID     string   `json:"id,omitempty"`
 		Values []string `json:"values,omitempty"`
 	}{model, opt.Items, opt.ID, opt.Values}}
-	h := c.h
-	buf := bytes.NewBuffer(h.scratch[:0])
-	enc := json.NewEncoder(buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(head); err != nil { // Encode ends with the newline we need
-		return fail(fmt.Errorf("encode request: %w", err))
-	}
-	buf.Write(req.Body)
-	arg := buf.Bytes()
-	h.scratch = arg[:0]
-	res, err := h.call(fnHTTPSave, arg)
-	h.release()
+	res, err := c.h.callRequest(fnHTTPSave, head, req.Body)
 	if err != nil {
 		return fail(err)
 	}

@@ -26,10 +26,11 @@ func TestSaveFrom(t *testing.T) {
 		t.Error("a value not asked for decoded")
 	}
 	var arg struct {
-		Method string     `json:"method"`
-		Path   string     `json:"path"`
-		Query  url.Values `json:"query"`
-		Save   struct {
+		Method  string     `json:"method"`
+		Path    string     `json:"path"`
+		Query   url.Values `json:"query"`
+		Headers Header     `json:"headers"`
+		Save    struct {
 			Model, Items, ID string
 			Values           []string
 		} `json:"save"`
@@ -39,7 +40,7 @@ func TestSaveFrom(t *testing.T) {
 		t.Fatal(err)
 	}
 	if arg.Method != "GET" || arg.Path != "/contacts" || arg.Query.Get("limit") != "2" || arg.Save.Model != "Contact" ||
-		arg.Save.Items != "data" || arg.Save.ID != "" || len(arg.Save.Values) != 1 {
+		arg.Save.Items != "data" || arg.Save.ID != "" || len(arg.Save.Values) != 1 || arg.Headers.Get("Accept") != "application/json" {
 		t.Errorf("request sent: %s", head)
 	}
 
