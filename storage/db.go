@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -52,11 +53,22 @@ var topBuckets = [][]byte{
 // remade only past 1 GiB of data, so a store that stops being writable goes on serving reads.
 const initialMap = 1 << 30
 
+// unmapEvery is how many bytes of records sessions write between two calls of unmapRead
+// (DB.unmapEvery, which tests lower).
+// Unmapping more often costs a sync the minor faults that map its hot pages (the id index)
+// back in; less often lets the resident size grow further between calls.
+const unmapEvery = 64 << 20
+
 // DB is Ferry's store. It is safe for concurrent use; bbolt serialises writers and lets
 // readers run alongside them.
 type DB struct {
 	bolt    *bolt.DB
 	reserve *reserve
+
+	// unmapDue counts the bytes of records sessions have written since the last unmapRead;
+	// the next session transaction unmaps once it reaches unmapEvery.
+	unmapDue   atomic.Int64
+	unmapEvery int64
 }
 
 // Open opens the store at path (a file, conventionally DIR/ferry.db), creating the file, its
@@ -102,7 +114,7 @@ func Open(path string) (*DB, error) {
 		b.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	db := &DB{bolt: b, reserve: &reserve{path: path + ReserveSuffix}}
+	db := &DB{bolt: b, reserve: &reserve{path: path + ReserveSuffix}, unmapEvery: unmapEvery}
 	db.reserve.restore()
 	return db, nil
 }
