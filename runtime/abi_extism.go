@@ -17,6 +17,7 @@ import (
 
 	extism "github.com/extism/go-sdk"
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/ferrysync/ferry/hostfuncs"
@@ -134,7 +135,7 @@ func (wk *workerProc) runExtism(ctx context.Context, j job) (out outcome) {
 		WithSysNanosleep().
 		WithRandSource(crand.Reader)
 	start := time.Now()
-	p, err := cp.Instance(ctx, extism.PluginInstanceConfig{ModuleConfig: cfg})
+	p, err := cp.Instance(experimental.WithMemoryAllocator(ctx, wk.memories), extism.PluginInstanceConfig{ModuleConfig: cfg})
 	if err != nil {
 		out.Trap = "instantiate module: " + describe(err)
 		return out

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/tetratelabs/wazero/sys"
 
@@ -41,6 +42,7 @@ func ServeWorker(ctx context.Context, r io.Reader, w io.Writer, opts WorkerOptio
 		in:       frameReader{r: bufio.NewReaderSize(r, 64<<10)},
 		out:      frameWriter{w: bufio.NewWriterSize(w, 64<<10)},
 		runtimes: make(map[int]*guestRuntime),
+		memories: newMemories(),
 	}
 	if opts.CacheDir != "" {
 		cache, err := wazero.NewCompilationCacheWithDir(opts.CacheDir)
@@ -93,6 +95,8 @@ type workerProc struct {
 	runtimes map[int]*guestRuntime
 	// extism holds the modules compiled for the Extism ABI (abi_extism.go).
 	extism extismPlugins
+	// memories makes the linear memories of the instances (memory_linux.go).
+	memories experimental.MemoryAllocator
 
 	// pending is the result of the last host call, until the guest copies it out.
 	pending []byte
@@ -210,7 +214,7 @@ func (wk *workerProc) run(ctx context.Context, j job) (out outcome) {
 		WithSysNanosleep().
 		WithRandSource(crand.Reader)
 	start := time.Now()
-	mod, err := gr.rt.InstantiateModule(ctx, cm, cfg)
+	mod, err := gr.rt.InstantiateModule(experimental.WithMemoryAllocator(ctx, wk.memories), cm, cfg)
 	if err != nil {
 		out.Trap = "instantiate module: " + describe(err)
 		return out
