@@ -85,7 +85,7 @@ test-go:
 # FUZZTIME given to make overrides every budget: `make fuzz FUZZTIME=10m FUZZ_TARGETS=records:FuzzParseBatch`.
 FUZZTIME     ?= 5000x
 FUZZ_TARGETS ?= plugins:FuzzParse records:FuzzParseBatch records:FuzzParseIDs records:FuzzCanonical \
-	records:FuzzMerge records:FuzzValue records:FuzzLookup hostfuncs:FuzzDecodeRequest hostfuncs:FuzzDispatch \
+	records:FuzzMerge records:FuzzValue records:FuzzItemValue records:FuzzLookup hostfuncs:FuzzDecodeRequest hostfuncs:FuzzDispatch \
 	api:FuzzDeploy:200x api:FuzzDeployBody:200x api:FuzzPutConnection api:FuzzTriggerBody api:FuzzRecordsQuery
 FUZZ_OVERRIDE := $(if $(filter file,$(origin FUZZTIME)),,$(FUZZTIME))
 
@@ -120,7 +120,7 @@ bench: build
 # Go benchmarks of the hot paths, benchstat-friendly, one package at a time so that they do
 # not share the cores: compare two runs with `benchstat old.txt new.txt`.
 bench-go: test-plugins
-	$(GO) test -p 1 -run '^$$' -bench . -benchmem -count 6 ./storage ./records ./hostfuncs ./runtime ./proxy
+	$(GO) test -p 1 -run '^$$' -bench . -benchmem -count 6 ./storage ./records ./plugins ./hostfuncs ./runtime ./proxy
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)

@@ -16,11 +16,17 @@ import (
 // records. An empty schema ({}) validates nothing and costs nothing.
 type Schemas struct {
 	inputs, outputs, models map[string]*jsonschema.Schema
+	// members has, for a model whose schema looks at no member of a record but those its
+	// properties name, those names (see recordMembers).
+	members map[string]map[string]bool
 }
 
 // compileSchemas compiles every schema of m, reporting each that does not compile.
 func compileSchemas(m *Manifest) (*Schemas, error) {
-	s := &Schemas{inputs: map[string]*jsonschema.Schema{}, outputs: map[string]*jsonschema.Schema{}, models: map[string]*jsonschema.Schema{}}
+	s := &Schemas{
+		inputs: map[string]*jsonschema.Schema{}, outputs: map[string]*jsonschema.Schema{}, models: map[string]*jsonschema.Schema{},
+		members: map[string]map[string]bool{},
+	}
 	var probs problems
 	add := func(into map[string]*jsonschema.Schema, name, path string, doc any) {
 		if isEmptySchema(doc) {
@@ -45,6 +51,11 @@ func compileSchemas(m *Manifest) (*Schemas, error) {
 	}
 	for name, doc := range m.Models {
 		add(s.models, name, "models."+name, doc)
+		if s.models[name] != nil {
+			if keys := recordMembers(normalise(doc)); keys != nil {
+				s.members[name] = keys
+			}
+		}
 	}
 	return s, probs.err()
 }
@@ -78,8 +89,52 @@ func (s *Schemas) Input(action string, data []byte) error { return validate(s.in
 // Output checks an action's output against its schema.
 func (s *Schemas) Output(action string, data []byte) error { return validate(s.outputs[action], data) }
 
-// Record checks a record against its model's schema.
-func (s *Schemas) Record(model string, data []byte) error { return validate(s.models[model], data) }
+// Record checks a record against its model's schema. data is a record as records.ParseBatch
+// gives it (an Item's Data), which Record trusts to be compact and valid JSON.
+func (s *Schemas) Record(model string, data []byte) error {
+	sch := s.models[model]
+	if sch == nil {
+		return nil
+	}
+	var keep func(string) bool
+	if keys := s.members[model]; keys != nil {
+		keep = func(k string) bool { return keys[k] }
+	}
+	return validated(sch, records.ItemValue(data, keep))
+}
+
+// shallowKeywords are the keywords of a record schema that look at no member of the record
+// but those "properties" names: "required", "minProperties" and "maxProperties" see only
+// which members there are, and the rest say nothing of the record. Any other keyword at the
+// schema's top ("additionalProperties", "allOf", "$ref", "enum", ...) may look at every
+// member.
+var shallowKeywords = map[string]bool{
+	"type": true, "properties": true, "required": true, "minProperties": true, "maxProperties": true,
+	"$schema": true, "$id": true, "$defs": true, "definitions": true, "$comment": true,
+	"title": true, "description": true, "default": true, "examples": true,
+	"deprecated": true, "readOnly": true, "writeOnly": true,
+}
+
+// recordMembers returns the members of a record that the record schema doc can look at, the
+// names its properties give, if only those: the others need not be decoded to validate a
+// record. It returns nil if the schema may look at any member.
+func recordMembers(doc any) map[string]bool {
+	m, ok := doc.(map[string]any)
+	if !ok {
+		return nil
+	}
+	for k := range m {
+		if !shallowKeywords[k] {
+			return nil
+		}
+	}
+	props, _ := m["properties"].(map[string]any)
+	keys := make(map[string]bool, len(props))
+	for k := range props {
+		keys[k] = true
+	}
+	return keys
+}
 
 // HasRecordSchema tells whether records of model are validated.
 func (s *Schemas) HasRecordSchema(model string) bool { return s != nil && s.models[model] != nil }
@@ -100,7 +155,12 @@ func validate(sch *jsonschema.Schema, data []byte) error {
 	if err != nil {
 		return &SchemaError{Problems: []string{"not JSON: " + err.Error()}}
 	}
-	err = sch.Validate(v)
+	return validated(sch, v)
+}
+
+// validated checks the decoded value v against sch.
+func validated(sch *jsonschema.Schema, v any) error {
+	err := sch.Validate(v)
 	if err == nil {
 		return nil
 	}

@@ -1,6 +1,10 @@
 package records
 
-import "encoding/json"
+import (
+	"bytes"
+	"encoding/json"
+	"unicode/utf8"
+)
 
 // Value decodes the JSON value in data as encoding/json decodes into an interface with
 // UseNumber: objects as map[string]any, arrays as []any, numbers as json.Number, and strings,
@@ -18,17 +22,33 @@ func Value(data []byte) (any, error) {
 	return d.value(), nil
 }
 
-// valueDecoder decodes canonical JSON, which the parser has already validated: it trusts its
-// input and checks nothing.
+// ItemValue decodes the Data of an Item from ParseBatch as Value decodes it, without checking
+// it again: ParseBatch has already validated and compacted it. Of the record's own members,
+// those whose key keep rejects are nil, their values skipped, not decoded: a JSON Schema that
+// looks only at some properties of a record need not pay for the others. A nil keep decodes
+// every member.
+//
+// data must be an Item's Data (or other compact, valid JSON): ItemValue trusts it.
+func ItemValue(data []byte, keep func(key string) bool) any {
+	d := valueDecoder{data: data, compact: true}
+	if data[0] != '{' {
+		return d.value()
+	}
+	return d.object(keep)
+}
+
+// valueDecoder decodes canonical JSON, which the parser has already validated, or, if
+// compact is set, compact JSON that it has validated: it trusts its input and checks nothing.
 type valueDecoder struct {
-	data []byte
-	pos  int
+	data    []byte
+	pos     int
+	compact bool // strings may have any escapes and invalid UTF-8
 }
 
 func (d *valueDecoder) value() any {
 	switch c := d.data[d.pos]; c {
 	case '{':
-		return d.object()
+		return d.object(nil)
 	case '[':
 		return d.array()
 	case '"':
@@ -54,13 +74,19 @@ func (d *valueDecoder) value() any {
 	}
 }
 
-func (d *valueDecoder) object() map[string]any {
+// object decodes the object at pos; members whose key keep rejects are nil.
+func (d *valueDecoder) object(keep func(string) bool) map[string]any {
 	d.pos++ // {
 	m := make(map[string]any)
 	for d.data[d.pos] != '}' {
 		k := d.string()
 		d.pos++ // :
-		m[k] = d.value()
+		if keep == nil || keep(k) {
+			m[k] = d.value()
+		} else {
+			m[k] = nil
+			d.skip()
+		}
 		if d.data[d.pos] == ',' {
 			d.pos++
 		}
@@ -82,10 +108,19 @@ func (d *valueDecoder) array() []any {
 	return a
 }
 
-// string decodes the string at pos: in canonical form, a quote or a backslash inside a string
-// is always escaped, so the string ends at the first unescaped quote.
+// string decodes the string at pos.
 func (d *valueDecoder) string() string {
 	start := d.pos
+	d.skipString()
+	if d.compact {
+		return decodeCompactString(d.data[start:d.pos])
+	}
+	return decodeCanonicalString(d.data[start:d.pos])
+}
+
+// skipString moves past the string at pos: in valid JSON, a quote or a backslash inside a
+// string is always escaped, so the string ends at the first unescaped quote.
+func (d *valueDecoder) skipString() {
 	d.pos++
 	for {
 		switch d.data[d.pos] {
@@ -94,8 +129,52 @@ func (d *valueDecoder) string() string {
 			continue
 		case '"':
 			d.pos++
-			return decodeCanonicalString(d.data[start:d.pos])
+			return
 		}
 		d.pos++
 	}
+}
+
+// skip moves past the value at pos without decoding it.
+func (d *valueDecoder) skip() {
+	depth := 0
+	for {
+		switch d.data[d.pos] {
+		case '"':
+			d.skipString()
+			if depth == 0 {
+				return
+			}
+			continue
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth == 0 {
+				return // the end of the enclosing value: a number or literal ended
+			}
+			if depth--; depth == 0 {
+				d.pos++
+				return
+			}
+		case ',':
+			if depth == 0 {
+				return
+			}
+		}
+		d.pos++
+	}
+}
+
+// decodeCompactString returns the Go string of a string in valid JSON, as decoding its
+// canonical form does.
+func decodeCompactString(v []byte) string {
+	inner := v[1 : len(v)-1]
+	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+		return string(inner) // its own canonical form
+	}
+	c, err := Canonical(v)
+	if err != nil { // not valid JSON after all: the caller broke ItemValue's contract
+		return string(inner)
+	}
+	return decodeCanonicalString(c)
 }
