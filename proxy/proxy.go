@@ -224,7 +224,7 @@ func (c *Client) attempt(parent context.Context, t *Target, req Request, u *url.
 	if err == nil {
 		defer hresp.Body.Close()
 		var data []byte
-		data, err = io.ReadAll(io.LimitReader(hresp.Body, MaxBodySize+1))
+		data, err = readBody(hresp)
 		switch {
 		case err != nil:
 			err = fmt.Errorf("read response body: %w", err)
@@ -355,4 +355,19 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-timer.C:
 		return nil
 	}
+}
+
+// readBody reads a response's body, up to one byte past MaxBodySize. A body whose length the
+// response states (net/http holds the body to it) is read into one buffer of that size:
+// io.ReadAll would grow its buffer from 512 bytes, copying and clearing some twice the body
+// on the way.
+func readBody(resp *http.Response) ([]byte, error) {
+	if n := resp.ContentLength; n > 0 && n <= MaxBodySize {
+		buf := make([]byte, n)
+		if _, err := io.ReadFull(resp.Body, buf); err != nil {
+			return nil, err
+		}
+		return buf, nil
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, MaxBodySize+1))
 }

@@ -312,3 +312,52 @@ func TestRetryAfter(t *testing.T) {
 		}
 	}
 }
+
+// A body is read whole whether or not the response states its length, and a body shorter
+// than the length it states is an error, not a shorter body.
+func TestReadBody(t *testing.T) {
+	big := strings.Repeat("x", 100_000)
+	tests := []struct {
+		name    string
+		handler http.HandlerFunc
+		want    string
+		wantErr string
+	}{
+		{"length stated", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", fmt.Sprint(len(big)))
+			io.WriteString(w, big)
+		}, big, ""},
+		{"chunked", func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, big[:50_000])
+			w.(http.Flusher).Flush()
+			io.WriteString(w, big[50_000:])
+		}, big, ""},
+		{"empty", func(w http.ResponseWriter, r *http.Request) {}, "", ""},
+		{"shorter than stated", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", "10")
+			io.WriteString(w, "short")
+		}, "", "unexpected EOF"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(tt.handler)
+			defer srv.Close()
+			resp, err := http.Get(srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			got, err := readBody(resp)
+			switch {
+			case tt.wantErr != "":
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Errorf("error %v, want one with %q", err, tt.wantErr)
+				}
+			case err != nil:
+				t.Error(err)
+			case string(got) != tt.want:
+				t.Errorf("read %d bytes, want %d", len(got), len(tt.want))
+			}
+		})
+	}
+}
