@@ -70,7 +70,7 @@ func (m *linearMemory) Reallocate(size uint64) []byte {
 }
 
 // Free implements experimental.LinearMemory: it zeroes what the instance used and keeps the
-// memory for the next instance, or unmaps it if the worker has a spare already.
+// memory for the next instances, unmapping the oldest spare if the worker has enough.
 func (m *linearMemory) Free() {
 	clear(m.buf[:min(m.used, keepClear)])
 	if m.used > keepClear {
@@ -84,9 +84,10 @@ func (m *linearMemory) Free() {
 	ms := m.owner
 	ms.mu.Lock()
 	defer ms.mu.Unlock()
-	if len(ms.spare) < maxSpare {
-		ms.spare = append(ms.spare, m)
-		return
+	if len(ms.spare) == maxSpare {
+		// The latest call's memory is the likeliest to fit the next: keep it, drop the oldest.
+		_ = unix.Munmap(ms.spare[0].buf)
+		ms.spare = ms.spare[1:]
 	}
-	_ = unix.Munmap(m.buf)
+	ms.spare = append(ms.spare, m)
 }

@@ -63,7 +63,8 @@
 // returns each record once, at its latest state. New changes always append, so a sync's
 // records fill whole pages, written once, whatever order the provider sends ids in. "ids"
 // holds each record's header alone, small enough that looking ids up to tell added, updated
-// and unchanged records apart touches few pages.
+// and unchanged records apart touches few pages. New files have 16 KiB pages (pageSize), so
+// that a sync's commit writes few of them.
 //
 // A record header is, in order: a format byte (1), the cursor (uint64), the SHA-256 of the
 // canonical content (32 bytes), first seen, last modified and deleted-at times (int64 Unix
