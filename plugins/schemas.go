@@ -16,45 +16,46 @@ import (
 // records. An empty schema ({}) validates nothing and costs nothing.
 type Schemas struct {
 	inputs, outputs, models map[string]*jsonschema.Schema
-	// members has, for a model whose schema looks at no member of a record but those its
-	// properties name, those names (see recordMembers).
-	members map[string]map[string]bool
+	// keep tells, for a model whose schema looks at no member of a record but those its
+	// properties name, which members to decode (see recordMembers).
+	keep map[string]func(member string) bool
 }
 
 // compileSchemas compiles every schema of m, reporting each that does not compile.
 func compileSchemas(m *Manifest) (*Schemas, error) {
 	s := &Schemas{
 		inputs: map[string]*jsonschema.Schema{}, outputs: map[string]*jsonschema.Schema{}, models: map[string]*jsonschema.Schema{},
-		members: map[string]map[string]bool{},
+		keep: map[string]func(string) bool{},
 	}
 	var probs problems
-	add := func(into map[string]*jsonschema.Schema, name, path string, doc any) {
+	// add compiles doc into into[name] and returns it as compiled, or nil if it is empty or
+	// does not compile.
+	add := func(into map[string]*jsonschema.Schema, name, path string, doc any) any {
 		if isEmptySchema(doc) {
-			return
+			return nil
 		}
 		c := jsonschema.NewCompiler()
 		url := "ferry:///" + strings.ReplaceAll(path, ".", "/")
-		if err := c.AddResource(url, normalise(doc)); err != nil {
+		norm := normalise(doc)
+		if err := c.AddResource(url, norm); err != nil {
 			probs.add(path, "not a JSON Schema: %v", err)
-			return
+			return nil
 		}
 		sch, err := c.Compile(url)
 		if err != nil {
 			probs.add(path, "not a valid JSON Schema: %v", err)
-			return
+			return nil
 		}
 		into[name] = sch
+		return norm
 	}
 	for name, a := range m.Actions {
 		add(s.inputs, name, "actions."+name+".input", a.Input)
 		add(s.outputs, name, "actions."+name+".output", a.Output)
 	}
 	for name, doc := range m.Models {
-		add(s.models, name, "models."+name, doc)
-		if s.models[name] != nil {
-			if keys := recordMembers(normalise(doc)); keys != nil {
-				s.members[name] = keys
-			}
+		if keys := recordMembers(add(s.models, name, "models."+name, doc)); keys != nil {
+			s.keep[name] = func(k string) bool { return keys[k] }
 		}
 	}
 	return s, probs.err()
@@ -96,11 +97,7 @@ func (s *Schemas) Record(model string, data []byte) error {
 	if sch == nil {
 		return nil
 	}
-	var keep func(string) bool
-	if keys := s.members[model]; keys != nil {
-		keep = func(k string) bool { return keys[k] }
-	}
-	return validated(sch, records.ItemValue(data, keep))
+	return validated(sch, records.ItemValue(data, s.keep[model]))
 }
 
 // shallowKeywords are the keywords of a record schema that look at no member of the record

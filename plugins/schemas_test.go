@@ -62,6 +62,11 @@ func TestRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, model := range []string{"Contact", "Counted", "Nested"} {
+		if s.keep[model] == nil {
+			t.Errorf("%s: Record decodes every member, though its schema reads only its properties", model)
+		}
+	}
 	tests := []struct {
 		model, record string
 		wantErr       string // "" when valid

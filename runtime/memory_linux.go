@@ -47,10 +47,32 @@ func (ms *memories) Allocate(_, max uint64) experimental.LinearMemory {
 	ms.mu.Unlock()
 	buf, err := unix.Mmap(-1, 0, int(max), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_NORESERVE)
 	if err != nil {
-		return nil // wazero then fails the instantiation
+		// No address space for the reservation: fall back to a slice, as wazero's own memories
+		// are, rather than fail the call (wazero cannot take a nil memory).
+		return &sliceMemory{max: max}
 	}
 	return &linearMemory{owner: ms, buf: buf, max: max}
 }
+
+// A sliceMemory is a linear memory in a Go slice that grows by copying.
+type sliceMemory struct {
+	buf []byte
+	max uint64
+}
+
+// Reallocate implements experimental.LinearMemory.
+func (m *sliceMemory) Reallocate(size uint64) []byte {
+	if size > m.max {
+		return nil
+	}
+	if n := uint64(len(m.buf)); size > n {
+		m.buf = append(m.buf, make([]byte, size-n)...)
+	}
+	return m.buf[:size:size]
+}
+
+// Free implements experimental.LinearMemory; the collector takes the slice.
+func (m *sliceMemory) Free() { m.buf = nil }
 
 // A linearMemory is one reservation; the instance using it sees buf[:its size].
 type linearMemory struct {

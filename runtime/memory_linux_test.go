@@ -61,3 +61,20 @@ func TestMemoryStopsAtItsMaximum(t *testing.T) {
 		t.Errorf("Reallocate past the maximum gave %d bytes, want nil", len(got))
 	}
 }
+
+// A memory that cannot be reserved (no address space for it) still works, as a slice.
+func TestSliceMemory(t *testing.T) {
+	if _, ok := newMemories().Allocate(0, 1<<62).(*sliceMemory); !ok {
+		t.Fatal("a reservation larger than the address space did not fall back to a slice")
+	}
+	m := sliceMemory{max: 1 << 20}
+	buf := m.Reallocate(64 << 10)
+	buf[100] = 7
+	if grown := m.Reallocate(128 << 10); len(grown) != 128<<10 || grown[100] != 7 {
+		t.Fatalf("grown to %d bytes, byte 100 = %d; want 131072 bytes keeping 7", len(grown), grown[100])
+	}
+	if m.Reallocate(2<<20) != nil {
+		t.Error("Reallocate past the maximum succeeded")
+	}
+	m.Free()
+}

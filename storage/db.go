@@ -13,6 +13,8 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/ferrysync/ferry/records"
 )
 
 // schemaVersion is the layout described in doc.go. Open migrates files of an older layout
@@ -60,10 +62,10 @@ const initialMap = 1 << 30
 // its fsyncs cost more than.
 const pageSize = 16 << 10
 
-// unmapEvery is how many bytes of records sessions write between two calls of unmapRead
-// (DB.unmapEvery, which tests lower).
-// Unmapping more often costs a sync the minor faults that map its hot pages (the id index)
-// back in; less often lets the resident size grow further between calls.
+// unmapEvery is how many bytes of records the store writes between two calls of unmapRead
+// (DB.unmapEvery, which tests lower). Unmapping more often costs a sync the minor faults
+// that map its hot pages (the id index) back in; less often lets the resident size grow
+// further between calls.
 const unmapEvery = 64 << 20
 
 // DB is Ferry's store. It is safe for concurrent use; bbolt serialises writers and lets
@@ -72,8 +74,8 @@ type DB struct {
 	bolt    *bolt.DB
 	reserve *reserve
 
-	// unmapDue counts the bytes of records sessions have written since the last unmapRead;
-	// the next session transaction unmaps once it reaches unmapEvery.
+	// unmapDue counts the bytes of records written since the last unmapRead; the next write
+	// transaction unmaps once it reaches unmapEvery (trimMap).
 	unmapDue   atomic.Int64
 	unmapEvery int64
 }
@@ -149,14 +151,41 @@ func (db *DB) update(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	err := db.bolt.Update(fn)
+	write := func(tx *bolt.Tx) error {
+		db.trimMap(tx)
+		return fn(tx)
+	}
+	err := db.bolt.Update(write)
 	if errors.Is(err, syscall.ENOSPC) && db.reserve.release() {
-		err = db.bolt.Update(fn)
+		err = db.bolt.Update(write)
 	}
 	if err == nil {
 		db.reserve.restore()
 	}
 	return err
+}
+
+// trimMap unmaps the store's file from the process (unmapRead) once unmapEvery bytes of
+// records have been written since the last time. Every write transaction calls it first.
+func (db *DB) trimMap(tx *bolt.Tx) {
+	if db.unmapDue.Load() >= db.unmapEvery {
+		db.unmapDue.Store(0)
+		unmapRead(tx)
+	}
+}
+
+// wroteRecords counts towards the next trimMap what saving items wrote: about their share
+// that counts says were added or updated.
+func (db *DB) wroteRecords(items []records.Item, counts records.Counts) {
+	n := counts.Added + counts.Updated
+	if n == 0 {
+		return
+	}
+	size := 0
+	for _, it := range items {
+		size += len(it.ID) + len(it.Data) + headerSize
+	}
+	db.unmapDue.Add(int64(size / len(items) * n))
 }
 
 // nested returns the bucket at path under the top-level bucket top, or nil if any part of it

@@ -101,9 +101,7 @@ func (s *Session) SaveRecords(ctx context.Context, sc Scope, items []records.Ite
 		s.failLocked(err)
 		return records.Counts{}, fmt.Errorf("save %s batch of %s/%s: %w", sc.Model, sc.Integration, sc.Connection, s.err)
 	}
-	if n := counts.Added + counts.Updated; n > 0 {
-		s.db.unmapDue.Add(int64(size / len(items) * n)) // about what it wrote
-	}
+	s.db.wroteRecords(items, counts)
 	if s.written += size; s.written >= s.maxBytes || time.Since(s.opened) >= s.hold {
 		s.commitLocked()
 	}
@@ -177,10 +175,7 @@ func (s *Session) beginLocked() error {
 		s.err = fmt.Errorf("begin transaction: %w", err)
 		return s.err
 	}
-	if s.db.unmapDue.Load() >= s.db.unmapEvery {
-		s.db.unmapDue.Store(0)
-		unmapRead(tx)
-	}
+	s.db.trimMap(tx)
 	s.tx, s.opened, s.written = tx, time.Now(), 0
 	for _, c := range s.checkpoints {
 		if err := putCheckpoint(tx, c.integration, c.connection, c.sync, c.cp); err != nil {
