@@ -85,8 +85,9 @@ test-go:
 # FUZZTIME given to make overrides every budget: `make fuzz FUZZTIME=10m FUZZ_TARGETS=records:FuzzParseBatch`.
 FUZZTIME     ?= 5000x
 FUZZ_TARGETS ?= plugins:FuzzParse records:FuzzParseBatch records:FuzzParseIDs records:FuzzCanonical \
-	records:FuzzMerge records:FuzzValue records:FuzzItemValue records:FuzzLookup hostfuncs:FuzzDecodeRequest hostfuncs:FuzzDispatch \
-	api:FuzzDeploy:200x api:FuzzDeployBody:200x api:FuzzPutConnection api:FuzzTriggerBody api:FuzzRecordsQuery
+	records:FuzzMerge records:FuzzValue records:FuzzItemValue records:FuzzLookup records:FuzzPlainEnd hostfuncs:FuzzDecodeRequest hostfuncs:FuzzDispatch \
+	api:FuzzDeploy:200x api:FuzzDeployBody:200x api:FuzzPutConnection api:FuzzTriggerBody api:FuzzRecordsQuery \
+	sdk-guest/go:FuzzValid sdk-guest/go:FuzzScanJSON
 FUZZ_OVERRIDE := $(if $(filter file,$(origin FUZZTIME)),,$(FUZZTIME))
 
 .PHONY: fuzz
@@ -95,7 +96,7 @@ fuzz:
 		pkg=$${t%%:*}; rest=$${t#*:}; name=$${rest%%:*}; budget=$${rest#"$$name"}; \
 		budget=$${budget#:}; budget=$${budget:-$(FUZZTIME)}; [ -z "$(FUZZ_OVERRIDE)" ] || budget=$(FUZZ_OVERRIDE); \
 		echo "fuzz ./$$pkg $$name for $$budget"; \
-		$(GO) test ./$$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $$budget >/tmp/ferry-fuzz.$$$$.log 2>&1 \
+		(cd ./$$pkg && $(GO) test . -run '^$$' -fuzz "^$$name\$$" -fuzztime $$budget) >/tmp/ferry-fuzz.$$$$.log 2>&1 \
 			|| { cat /tmp/ferry-fuzz.$$$$.log; rm -f /tmp/ferry-fuzz.$$$$.log; exit 1; }; \
 		rm -f /tmp/ferry-fuzz.$$$$.log; \
 	done

@@ -105,8 +105,8 @@ type contactsCheckpoint struct {
 
 // nativeContacts is the example plugins' contacts sync (examples/crm-go/contacts.go) as a
 // native Go function making the same host calls with the same arguments: pages of 1,000
-// contacts decoded into structs and encoded again, a checkpoint after each page, then the
-// deletion feed.
+// contacts decoded into structs, encoded again and queued, a checkpoint after each page, a
+// flush, then the deletion feed.
 func nativeContacts(ctx context.Context, h runtime.Host) error {
 	raw, err := h.Dispatch(ctx, hostfuncs.OpCheckpointGet, nil)
 	if err != nil {
@@ -143,7 +143,7 @@ func nativeContacts(ctx context.Context, h runtime.Host) error {
 		if err != nil {
 			return err
 		}
-		if _, err := h.Dispatch(ctx, hostfuncs.OpRecordsSave, append([]byte("Contact\n"), batch...)); err != nil {
+		if _, err := h.Dispatch(ctx, hostfuncs.OpRecordsQueue, append([]byte("Contact\n"), batch...)); err != nil {
 			return err
 		}
 		for _, c := range page.Data {
@@ -159,6 +159,9 @@ func nativeContacts(ctx context.Context, h runtime.Host) error {
 		if cursor == "" {
 			break
 		}
+	}
+	if _, err := h.Dispatch(ctx, hostfuncs.OpRecordsFlush, nil); err != nil {
+		return err
 	}
 	if since != "" {
 		var feed struct {

@@ -56,7 +56,8 @@ type Fetcher interface {
 
 // Call is the host's side of one plugin invocation (a sync run, an action call): the scope the
 // plugin acts in and what it has done so far. A Call serves one guest, whose host calls arrive
-// one at a time, so it is not safe for concurrent use.
+// one at a time, so it is not safe for concurrent use; its queued writes, which run beside the
+// guest's calls, touch only what no call that runs meanwhile touches.
 type Call struct {
 	Integration string
 	Connection  string
@@ -82,7 +83,8 @@ type Call struct {
 	// Batch, if set, takes the call's record saves and checkpoints instead of Store.
 	Batch Batch
 	HTTP  Fetcher
-	// Log receives the plugin's log lines; nil drops them.
+	// Log receives the plugin's log lines; nil drops them. Queued writes log too, while the
+	// guest's own calls go on, so it must be safe for concurrent use.
 	Log func(level, message string)
 	// Validate checks a record against its model's schema; nil checks nothing.
 	Validate func(model string, record []byte) error
@@ -97,6 +99,7 @@ type Call struct {
 	failure string
 	fatal   error
 	refused error
+	queue   writeQueue
 }
 
 // OversizeArg is the refusal of an argument of size bytes, over MaxArgSize, to host function
@@ -119,6 +122,11 @@ func (c *Call) Dispatch(ctx context.Context, op Op, arg []byte) ([]byte, error) 
 		res []byte
 		err error
 	)
+	if op.waitsForQueue() {
+		if err := c.drain(); err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+	}
 	if c.Batch != nil && op.readsOrWritesStore() {
 		if err := c.Flush(); err != nil {
 			return nil, fmt.Errorf("%s: %w", op, err)
@@ -136,6 +144,10 @@ func (c *Call) Dispatch(ctx context.Context, op Op, arg []byte) ([]byte, error) 
 		res, err = c.http(ctx, arg)
 	case OpRecordsSave:
 		res, err = c.saveRecords(ctx, arg)
+	case OpRecordsQueue:
+		err = c.queueRecords(ctx, arg)
+	case OpRecordsFlush:
+		res, err = c.flushRecords()
 	case OpRecordsUpdate:
 		res, err = c.updateRecords(ctx, arg)
 	case OpRecordsDelete:
@@ -182,16 +194,20 @@ func (c *Call) Dispatch(ctx context.Context, op Op, arg []byte) ([]byte, error) 
 	return res, nil
 }
 
-// Flush commits what the call's Batch holds. The runner calls it when the plugin has
-// returned, before it reads the store or ends the run; a failure is also Fatal.
+// Flush waits for the call's queued writes and commits what its Batch holds. The runner
+// calls it when the plugin has returned, before it reads the store or ends the run. A failure
+// is also Fatal, and so is a queued write's that the plugin was never told of.
 func (c *Call) Flush() error {
-	if c.Batch == nil {
-		return nil
+	unseen := c.drain()
+	if unseen != nil && c.fatal == nil {
+		c.fatal = unseen
 	}
-	if err := c.Batch.Flush(); err != nil {
-		return c.storeErr(err)
+	if c.Batch != nil {
+		if err := c.Batch.Flush(); err != nil {
+			return c.storeErr(err)
+		}
 	}
-	return nil
+	return unseen
 }
 
 // Counts returns the record changes per model made so far.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,11 +23,18 @@ func newCall(t *testing.T) (*Call, *storage.DB, *[]string) {
 	if _, _, err := db.PutConnection(context.Background(), storage.Connection{Integration: "crm", ID: "acme"}); err != nil {
 		t.Fatal(err)
 	}
-	var logs []string
+	var (
+		logs []string
+		mu   sync.Mutex // queued writes log beside the guest's calls
+	)
 	c := &Call{
 		Integration: "crm", Connection: "acme", Sync: "contacts", Models: []string{"Contact"},
 		Store: db, TrackSeen: true,
-		Log: func(level, msg string) { logs = append(logs, level+": "+msg) },
+		Log: func(level, msg string) {
+			mu.Lock()
+			defer mu.Unlock()
+			logs = append(logs, level+": "+msg)
+		},
 		Now: func() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) },
 	}
 	return c, db, &logs

@@ -71,6 +71,8 @@ var dispatchSeeds = []struct {
 	{OpTriggerSync, "contacts"}, {OpTriggerSync, "nope"},
 	{Op(0), ""}, {Op(200), "x"},
 	{OpRecordsSave, "Secret\n[{\"id\":\"a\"}]"},
+	{OpRecordsQueue, "Contact\n[{\"id\":\"a\",\"n\":1},{\"id\":\"b\"}]"}, {OpRecordsQueue, "Contact\n[{\"id\":\"a\"},{\"x\":1}]"},
+	{OpRecordsFlush, ""},
 }
 
 // snapshot is what a host call may change in the store for the fuzzed connection.
@@ -164,6 +166,9 @@ func FuzzDispatch(f *testing.F) {
 		_, err := c.Dispatch(ctx, Op(op), arg)
 		if !bytes.Equal(arg, guest) {
 			t.Fatal("Dispatch wrote to the guest's argument")
+		}
+		if err == nil { // a queued batch's outcome is the flush's
+			_, err = c.Dispatch(ctx, OpRecordsFlush, nil)
 		}
 		if c.Fatal() != nil {
 			t.Fatalf("%s(%q) failed the store: %v", Op(op), arg, c.Fatal())

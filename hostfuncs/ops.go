@@ -26,6 +26,8 @@ const (
 	OpLinksDelete
 	OpTriggerSync
 	OpHTTPSave
+	OpRecordsQueue
+	OpRecordsFlush
 	opEnd // one past the last valid Op
 )
 
@@ -50,6 +52,8 @@ var opNames = [...]string{
 	OpLinksDelete:     "links_delete",
 	OpTriggerSync:     "trigger_sync",
 	OpHTTPSave:        "http_save",
+	OpRecordsQueue:    "records_queue",
+	OpRecordsFlush:    "records_flush",
 }
 
 // String returns the import name of op, as a guest sees it.
@@ -76,7 +80,19 @@ func Ops() []Op {
 // and so must see the batch's writes committed first.
 func (op Op) readsOrWritesStore() bool {
 	switch op {
-	case OpLog, OpInput, OpHTTP, OpHTTPSave, OpRecordsSave, OpCheckpointSave, OpMetadataGet, OpLastSyncTime, OpOutput, OpFail:
+	case OpLog, OpInput, OpHTTP, OpHTTPSave, OpRecordsSave, OpRecordsQueue, OpRecordsFlush, OpCheckpointSave,
+		OpMetadataGet, OpLastSyncTime, OpOutput, OpFail:
+		return false
+	}
+	return true
+}
+
+// waitsForQueue tells whether op must wait for the call's queued writes to be carried out
+// before it runs, because it reads or writes the store (docs/abi.md, "Queued saves").
+// records_queue and checkpoint_save handle the queue themselves.
+func (op Op) waitsForQueue() bool {
+	switch op {
+	case OpLog, OpInput, OpHTTP, OpMetadataGet, OpLastSyncTime, OpOutput, OpFail, OpRecordsQueue, OpCheckpointSave:
 		return false
 	}
 	return true

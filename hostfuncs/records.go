@@ -40,15 +40,20 @@ func (c *Call) saveRecords(ctx context.Context, arg []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	items, err := records.ParseBatch(body)
-	if err != nil {
-		return nil, c.refuse(fmt.Errorf("%s batch refused, nothing saved: %w", scope.Model, err))
-	}
-	counts, err := c.save(ctx, scope, items)
+	counts, err := c.saveBatch(ctx, scope, body)
 	if err != nil {
 		return nil, err
 	}
 	return json.Marshal(saveResult{counts.Added, counts.Updated, counts.Unchanged})
+}
+
+// saveBatch parses, validates, stores and counts a batch, the JSON array body.
+func (c *Call) saveBatch(ctx context.Context, scope storage.Scope, body []byte) (records.Counts, error) {
+	items, err := records.ParseBatch(body)
+	if err != nil {
+		return records.Counts{}, c.refuse(fmt.Errorf("%s batch refused, nothing saved: %w", scope.Model, err))
+	}
+	return c.save(ctx, scope, items)
 }
 
 // saveResult is records_save's answer.

@@ -32,6 +32,15 @@ func (c *Call) saveCheckpoint(ctx context.Context, arg []byte) error {
 	if err != nil {
 		return err
 	}
+	if c.queued() {
+		// Behind the batches queued before it, never ahead of them; and dropped if one fails.
+		c.enqueue(OpCheckpointSave, func() error { return c.writeCheckpoint(ctx, cp) })
+		return nil
+	}
+	return c.writeCheckpoint(ctx, cp)
+}
+
+func (c *Call) writeCheckpoint(ctx context.Context, cp json.RawMessage) error {
 	save := c.Store.SaveCheckpoint
 	if c.Batch != nil {
 		save = c.Batch.SaveCheckpoint

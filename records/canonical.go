@@ -435,13 +435,7 @@ func (p *parser) string() error {
 	p.pos++ // opening quote
 	p.out = append(p.out, '"')
 	for {
-		i := p.pos
-		for i < len(p.data) {
-			if c := p.data[i]; c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
-				break
-			}
-			i++
-		}
+		i := plainEnd(p.data, p.pos)
 		p.out = append(p.out, p.data[p.pos:i]...)
 		p.pos = i
 		if i >= len(p.data) {

@@ -123,6 +123,7 @@ func (d *valueDecoder) string() string {
 func (d *valueDecoder) skipString() {
 	d.pos++
 	for {
+		d.pos = plainEnd(d.data, d.pos)
 		switch d.data[d.pos] {
 		case '\\':
 			d.pos += 2

@@ -154,6 +154,7 @@ func (r *Runner) Invoke(ctx context.Context, inv Invocation) (storage.Run, error
 	}
 
 	res, err := r.cfg.Pool.Run(ctx, r.job(d, export, call))
+	_ = call.Flush() // waits for the writes the plugin queued; a failure is Fatal
 	log.output("stdout", res.Stdout)
 	log.output("stderr", res.Stderr)
 	run.Counts = call.Counts()
@@ -269,7 +270,7 @@ func callOutcome(d plugins.Deployed, inv Invocation, res runtime.Result, err err
 		}
 		return &CallError{Reason: "plugin", Err: errors.New(msg)}
 	case call.Fatal() != nil:
-		return fmt.Errorf("the call failed on a store error the plugin ignored: %w", call.Fatal())
+		return fmt.Errorf("the call failed on an error the plugin ignored: %w", call.Fatal())
 	}
 	if inv.Kind == storage.KindAction {
 		out := call.Output()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/ferrysync/ferry/proxy"
@@ -22,9 +23,10 @@ const (
 	MaxLogBytes   = 16 << 20
 )
 
-// runLog buffers a run's log entries. The guest's host calls arrive one at a time, so it needs
-// no lock.
+// runLog buffers a run's log entries. The guest's host calls arrive one at a time, but its
+// queued writes log beside them (hostfuncs.Call.Log), hence the lock.
 type runLog struct {
+	mu      sync.Mutex
 	store   Store
 	runID   string
 	logger  *slog.Logger
@@ -60,6 +62,8 @@ func (l *runLog) output(stream string, b []byte) {
 }
 
 func (l *runLog) append(e storage.LogEntry) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	if l.count >= MaxLogEntries || l.size >= MaxLogBytes {
 		return
 	}
@@ -74,11 +78,17 @@ func (l *runLog) append(e storage.LogEntry) {
 	}
 	l.entries = append(l.entries, e)
 	if len(l.entries) >= flushEvery {
-		l.flush(context.Background())
+		l.flushLocked(context.Background())
 	}
 }
 
 func (l *runLog) flush(ctx context.Context) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.flushLocked(ctx)
+}
+
+func (l *runLog) flushLocked(ctx context.Context) {
 	if len(l.entries) == 0 {
 		return
 	}

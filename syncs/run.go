@@ -170,8 +170,9 @@ func (r *Runner) sync(ctx context.Context, run *storage.Run, force bool, log *ru
 
 	res, err := r.cfg.Pool.Run(ctx, r.job(d, def.Export, call))
 	logInstance(log, res)
-	// Whatever the plugin did, what it was told is saved is committed now, before the run
-	// reads the store or ends; a failure here is Fatal, checked below.
+	// Whatever the plugin did, what it queued is saved and what it was told is saved is
+	// committed now, before the run reads the store or ends; a failure here is Fatal, checked
+	// below.
 	_ = call.Flush()
 	run.Counts = countsFor(def.Models, call.Counts())
 	log.output("stdout", res.Stdout)
@@ -191,7 +192,7 @@ func (r *Runner) sync(ctx context.Context, run *storage.Run, force bool, log *ru
 		return fmt.Errorf("plugin failed: export %s returned %d", def.Export, res.Status)
 	}
 	if err := call.Fatal(); err != nil {
-		return fmt.Errorf("run failed on a store error the plugin ignored: %w", err)
+		return fmt.Errorf("run failed on an error the plugin ignored: %w", err)
 	}
 	if !full {
 		return nil

@@ -48,8 +48,9 @@ type contactsCheckpoint struct {
 const contactsPageSize = 1000
 
 // syncContacts is an incremental sync: it fetches the contacts changed since the last run,
-// saving and checkpointing after every page so that a run that dies resumes at the page it
-// was on, then applies the provider's deletion feed.
+// saving and checkpointing every page so that a run that dies resumes at the page it was on,
+// then applies the provider's deletion feed. Each page is queued for saving, so the host saves
+// it while the sync fetches and decodes the next one.
 func syncContacts(s *ferry.Sync) error {
 	var cp contactsCheckpoint
 	if _, err := s.Checkpoint(&cp); err != nil {
@@ -79,15 +80,15 @@ func syncContacts(s *ferry.Sync) error {
 		CursorParam: "cursor",
 		Start:       cp.Cursor,
 	})
-	var total ferry.SaveResult
 	n := 0
 	for pages.Next() {
 		var contacts []Contact
 		if err := pages.Decode(&contacts); err != nil {
 			return err
 		}
-		res, err := s.Save("Contact", contacts)
-		if err != nil {
+		// Queued: the host saves the page while the loop fetches the next one. A page the
+		// host refuses is reported by a later call (the next QueueSave, or Flush below).
+		if err := s.QueueSave("Contact", contacts); err != nil {
 			return err
 		}
 		for _, c := range contacts {
@@ -95,8 +96,10 @@ func syncContacts(s *ferry.Sync) error {
 				maxUpdated = c.UpdatedAt
 			}
 		}
-		// After the batch, never before: a crash in between replays the page, harmlessly.
-		err = s.SaveCheckpoint(contactsCheckpoint{
+		// After the batch, never before: the checkpoint is queued behind the page and written
+		// only once the page is saved (dropped if the page is refused), so a crash in between
+		// replays the page, harmlessly.
+		err := s.SaveCheckpoint(contactsCheckpoint{
 			UpdatedAfter: since,
 			Cursor:       pages.Cursor(),
 			MaxUpdatedAt: formatTime(maxUpdated),
@@ -105,13 +108,14 @@ func syncContacts(s *ferry.Sync) error {
 			return err
 		}
 		n++
-		total.Added += res.Added
-		total.Updated += res.Updated
-		total.Unchanged += res.Unchanged
-		s.Log.Debugf("contacts page %d: %d contacts: %d added, %d updated, %d unchanged",
-			n, len(contacts), res.Added, res.Updated, res.Unchanged)
+		s.Log.Debugf("contacts page %d: %d contacts", n, len(contacts))
 	}
 	if err := pages.Err(); err != nil {
+		return err
+	}
+	// Wait for the last queued page: the counts of every page, or the failure of one.
+	total, err := s.Flush()
+	if err != nil {
 		return err
 	}
 

@@ -33,6 +33,8 @@ const (
 	fnLinksDelete
 	fnTriggerSync
 	fnHTTPSave
+	fnRecordsQueue
+	fnRecordsFlush
 )
 
 var hostFuncNames = [...]string{
@@ -56,6 +58,8 @@ var hostFuncNames = [...]string{
 	fnLinksDelete:     "links_delete",
 	fnTriggerSync:     "trigger_sync",
 	fnHTTPSave:        "http_save",
+	fnRecordsQueue:    "records_queue",
+	fnRecordsFlush:    "records_flush",
 }
 
 // String returns the import's name in the "ferry" module.

@@ -77,6 +77,12 @@ func hostTriggerSync(ptr unsafe.Pointer, size uint32) int64
 //go:wasmimport ferry http_save
 func hostHTTPSave(ptr unsafe.Pointer, size uint32) int64
 
+//go:wasmimport ferry records_queue
+func hostRecordsQueue(ptr unsafe.Pointer, size uint32) int64
+
+//go:wasmimport ferry records_flush
+func hostRecordsFlush(ptr unsafe.Pointer, size uint32) int64
+
 // wasmABI calls the host through the "ferry" imports.
 type wasmABI struct{}
 
@@ -127,6 +133,10 @@ func (wasmABI) call(f hostFunc, arg []byte) ([]byte, error) {
 		r = hostHTTPSave(ptr, size)
 	case fnTriggerSync:
 		r = hostTriggerSync(ptr, size)
+	case fnRecordsQueue:
+		r = hostRecordsQueue(ptr, size)
+	case fnRecordsFlush:
+		r = hostRecordsFlush(ptr, size)
 	default:
 		return nil, hostError("ferry: unknown host function " + f.String())
 	}

@@ -34,6 +34,15 @@
 // Importing the package is enough to mark the module as speaking ABI version 1: the package
 // exports __ferry_abi_v1 itself.
 //
+// # Queued saves
+//
+// [Host.Save] returns once its batch is saved. [Host.QueueSave] returns at once, and the host
+// saves the batch while the function goes on, typically fetching and decoding its next page;
+// a checkpoint saved after it is written only after the batch. A failed queued batch is
+// reported by the next call that waits for the queue, and the writes queued after it are
+// dropped; [Host.Flush] waits for the queue and returns the counts. A sync that saves page
+// after page should queue its pages and flush at the end.
+//
 // # Execution model
 //
 // Every run gets a fresh instance of the module, so package-level state never leaks from one

@@ -33,6 +33,13 @@ type testHost struct {
 	links      map[string][]Link // per model, in the order they were put
 	triggered  []string          // the syncs trigger_sync asked for
 	httpSave   []byte            // http_save's answer
+
+	// The queue of records_queue. Queued batches are saved at once; what is kept is what the
+	// guest can tell apart from a queue saved in the background: the failure of a queued
+	// batch, held until a call that waits for the queue reports it (and in the meantime
+	// dropping the checkpoints queued behind it), and the counts records_flush returns.
+	queueErr    string     // the queued batch that failed, not yet reported
+	queueCounts SaveResult // what the queued batches saved since the last records_flush
 }
 
 var _ abi = (*testHost)(nil)
@@ -57,6 +64,11 @@ func (th *testHost) call(f hostFunc, arg []byte) ([]byte, error) {
 	if msg, ok := th.errs[f]; ok {
 		return nil, hostError(msg)
 	}
+	if waitsForQueue(f) && th.queueErr != "" {
+		msg := th.queueErr
+		th.queueErr = "" // reported: the queue is empty again
+		return nil, hostError(msg)
+	}
 	switch f {
 	case fnLog:
 		th.logs = append(th.logs, strings.Replace(string(arg), "\n", ": ", 1))
@@ -72,7 +84,9 @@ func (th *testHost) call(f hostFunc, arg []byte) ([]byte, error) {
 	case fnCheckpointGet:
 		return bytes.Clone(th.checkpoint), nil
 	case fnCheckpointSave:
-		th.checkpoint = bytes.Clone(arg)
+		if th.queueErr == "" { // else queued behind the failed batch, and dropped
+			th.checkpoint = bytes.Clone(arg)
+		}
 		return nil, nil
 	case fnCheckpointClear:
 		th.checkpoint = nil
@@ -101,8 +115,47 @@ func (th *testHost) call(f hostFunc, arg []byte) ([]byte, error) {
 		return nil, nil
 	case fnHTTPSave:
 		return bytes.Clone(th.httpSave), nil
+	case fnRecordsQueue:
+		return nil, th.queue(arg)
+	case fnRecordsFlush:
+		n := th.queueCounts
+		th.queueCounts = SaveResult{}
+		return json.Marshal(n)
 	}
 	return nil, hostError("unknown function " + f.String())
+}
+
+// waitsForQueue reports whether f first waits for the queued writes, and so reports the
+// failure of one (docs/abi.md, "Queued saves"): every call that reads or writes the store,
+// records_queue and records_flush included; checkpoint_save is queued instead.
+func waitsForQueue(f hostFunc) bool {
+	switch f {
+	case fnLog, fnInput, fnHTTP, fnMetadataGet, fnLastSyncTime, fnOutput, fnFail, fnCheckpointSave:
+		return false
+	}
+	return true
+}
+
+// queue is records_queue, once the call has waited for the queue: the model is checked at
+// once, the batch when it is saved, whose failure is held for the next call that waits.
+func (th *testHost) queue(arg []byte) error {
+	model, _, ok := bytes.Cut(arg, []byte("\n"))
+	if !ok || len(model) == 0 {
+		return hostError("no model header")
+	}
+	out, err := th.recordsCall(fnRecordsSave, arg)
+	if err != nil {
+		th.queueErr = "a queued records_queue failed, and the writes queued after it were dropped: " + err.Error()
+		return nil
+	}
+	var n SaveResult
+	if err := json.Unmarshal(out, &n); err != nil {
+		th.t.Fatalf("test host: records_save result %s: %v", out, err)
+	}
+	th.queueCounts.Added += n.Added
+	th.queueCounts.Updated += n.Updated
+	th.queueCounts.Unchanged += n.Unchanged
+	return nil
 }
 
 func (th *testHost) recordsCall(f hostFunc, arg []byte) ([]byte, error) {

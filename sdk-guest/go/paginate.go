@@ -17,6 +17,9 @@ type Pagination interface {
 	check() error
 	// itemsPath is the path of the items array in a page's body.
 	itemsPath() string
+	// valuePath is the path of the value next reads in a page's body, which the pager finds
+	// with the items when it checks the body; "" when next reads none.
+	valuePath() string
 	// first turns the caller's request into the first page's.
 	first(req *Request)
 	// next reads pg, just fetched with req, and turns req into the request for the page
@@ -30,6 +33,9 @@ type page struct {
 	items  []byte // the items array, within resp.Body
 	count  int    // elements of items
 	cursor string // the next page's cursor, for CursorPagination
+	// value is the value at the pagination's valuePath in resp.Body, within it, if valueOK.
+	value   []byte
+	valueOK bool
 }
 
 // CursorPagination follows a cursor that each page's body holds and the next request sends as
@@ -57,6 +63,7 @@ func (p CursorPagination) check() error {
 }
 
 func (p CursorPagination) itemsPath() string { return p.ItemsPath }
+func (p CursorPagination) valuePath() string { return p.CursorPath }
 
 func (p CursorPagination) first(req *Request) {
 	if p.Start != "" {
@@ -65,7 +72,7 @@ func (p CursorPagination) first(req *Request) {
 }
 
 func (p CursorPagination) next(req *Request, pg *page) (bool, error) {
-	raw, ok := lookupJSON(pg.resp.Body, p.CursorPath)
+	raw, ok := pg.value, pg.valueOK
 	if !ok {
 		return false, nil
 	}
@@ -100,6 +107,7 @@ type LinkPagination struct {
 
 func (p LinkPagination) check() error      { return nil }
 func (p LinkPagination) itemsPath() string { return p.ItemsPath }
+func (p LinkPagination) valuePath() string { return "" }
 func (p LinkPagination) first(*Request)    {}
 
 func (p LinkPagination) next(req *Request, pg *page) (bool, error) {
@@ -191,6 +199,7 @@ type PagePagination struct {
 
 func (p PagePagination) check() error      { return nil }
 func (p PagePagination) itemsPath() string { return p.ItemsPath }
+func (p PagePagination) valuePath() string { return p.TotalPagesPath }
 
 func (p PagePagination) param() string {
 	if p.PageParam == "" {
@@ -219,7 +228,7 @@ func (p PagePagination) next(req *Request, pg *page) (bool, error) {
 		return false, fmt.Errorf("page parameter %q: %w", p.param(), err)
 	}
 	if p.TotalPagesPath != "" {
-		if raw, ok := lookupJSON(pg.resp.Body, p.TotalPagesPath); ok && string(raw) != "null" {
+		if raw, ok := pg.value, pg.valueOK; ok && string(raw) != "null" {
 			total, err := strconv.Atoi(string(raw))
 			if err != nil {
 				return false, fmt.Errorf("total pages at %q is %s, want an integer", p.TotalPagesPath, excerpt(raw, 40))
@@ -255,6 +264,7 @@ type OffsetPagination struct {
 
 func (p OffsetPagination) check() error      { return nil }
 func (p OffsetPagination) itemsPath() string { return p.ItemsPath }
+func (p OffsetPagination) valuePath() string { return "" }
 
 func (p OffsetPagination) param() string {
 	if p.OffsetParam == "" {
@@ -349,10 +359,16 @@ func (p *Pager) Next() bool {
 		p.err = err
 		return false
 	}
-	if !json.Valid(resp.Body) {
+	// One pass over the body checks it and finds the items and the pagination's value.
+	found := [2]probe{newProbe(p.p.itemsPath()), newProbe(p.p.valuePath())}
+	probes := found[:1]
+	if p.p.valuePath() != "" {
+		probes = found[:2]
+	}
+	if !scanJSON(resp.Body, probes) {
 		return fail(fmt.Errorf("response body is not JSON: %s", excerpt(resp.Body, 80)))
 	}
-	items, ok := lookupJSON(resp.Body, p.p.itemsPath())
+	items, ok := found[0].value(resp.Body)
 	switch {
 	case !ok:
 		// Not an empty page: a wrong path would otherwise end a full sync with nothing
@@ -363,7 +379,8 @@ func (p *Pager) Next() bool {
 	case items[0] != '[':
 		return fail(fmt.Errorf("items at %q are %s, want a JSON array", p.p.itemsPath(), excerpt(items, 40)))
 	}
-	p.pg = page{resp: resp, items: items, count: countArray(items)}
+	p.pg = page{resp: resp, items: items, count: found[0].count}
+	p.pg.value, p.pg.valueOK = found[1].value(resp.Body)
 	p.pages++
 	if p.more, err = p.p.next(&p.req, &p.pg); err != nil {
 		return fail(err)

@@ -32,6 +32,10 @@ type UpdateResult struct {
 //
 // A batch, like every argument, is capped at 64 MiB; a page of the provider's results is the
 // usual batch.
+//
+// Save returns once the batch is saved; [Host.QueueSave] lets the function go on while it is.
+// Save first waits for the batches queued before it and, if one of them failed, returns that
+// failure instead of saving.
 func (h *Host) Save(model string, records any) (SaveResult, error) {
 	var res SaveResult
 	err := h.batch(fnRecordsSave, "save", model, records, &res)
@@ -43,6 +47,64 @@ func (h *Host) Save(model string, records any) (SaveResult, error) {
 // arrive from the provider as the JSON the cache should hold.
 func (h *Host) SaveRaw(model string, jsonArray []byte) (SaveResult, error) {
 	return h.Save(model, json.RawMessage(jsonArray))
+}
+
+// QueueSave queues a batch of records of model to be saved as [Host.Save] saves it, and returns
+// without waiting for the save: the host saves the queued batches in order, one at a time,
+// while the function goes on (fetches and decodes its next page, say). records is a slice or
+// json.RawMessage like Save's; it is encoded, and the host copies the batch, before QueueSave
+// returns, so the function may reuse it. A sync that saves page after page should queue its
+// pages and call [Host.Flush] when it wants the counts, at the end of the sync say.
+//
+// QueueSave first waits for the batch queued before it, so at most one batch is being saved
+// while the function prepares the next. model is checked at once, the records (ids, schema)
+// when the batch is saved, with Save's guarantees: the batch is all or nothing, and a refused
+// batch counts as refused (a full sync then deletes nothing). A checkpoint saved after
+// QueueSave ([Sync.SaveCheckpoint]) is queued behind the batch and written only after the
+// batch is saved, so the checkpoint that covers a queued page may be saved right after
+// QueueSave.
+//
+// A queued batch that fails (refused, or a store error) is reported by the next call that
+// waits for the queue: Flush, QueueSave, or any call that reads or writes the store (Save,
+// Update, Delete, Get, [Sync.Checkpoint], [Sync.ClearCheckpoint], SetMetadata, Links,
+// HTTP.SaveFrom, TriggerSync). That call returns the failure, whose message says which queued
+// write failed and why, and does nothing else; the writes queued after the failed batch,
+// checkpoints included, are dropped. Once reported, the queue is empty and can be used again.
+// Logging, HTTP requests other than SaveFrom, Metadata, [Sync.LastSyncTime], SaveCheckpoint,
+// and reading the call's input or setting its output do not wait for the queue. When the
+// function returns the host waits for the queue, and a failure the function was never told of
+// fails the run.
+//
+// So an error from QueueSave means its own batch was not queued: the model was invalid, the
+// records did not encode to a JSON array, or an earlier queued write failed. An empty batch is
+// not sent, and so neither waits for the queue nor reports its failure (nor does any other
+// call that sends the host nothing, such as Delete without ids).
+func (h *Host) QueueSave(model string, records any) error {
+	return h.batch(fnRecordsQueue, "queue save", model, records, nil)
+}
+
+// QueueSaveRaw queues jsonArray, a JSON array of objects each with a string "id", as a batch
+// of records of model, as [Host.QueueSave] does. It skips encoding, like [Host.SaveRaw].
+func (h *Host) QueueSaveRaw(model string, jsonArray []byte) error {
+	return h.QueueSave(model, json.RawMessage(jsonArray))
+}
+
+// Flush waits until the batches queued with [Host.QueueSave] are saved and returns their
+// counts, summed over the batches saved since the last Flush (all zero if none were queued).
+// If a queued write failed, Flush returns that failure instead (see QueueSave): the batches
+// and checkpoints queued after it were dropped. Call Flush when the counts are wanted, at the
+// end of a sync say; without it the host still waits for the queue when the function returns,
+// and a failure the function was never told of fails the run.
+func (h *Host) Flush() (SaveResult, error) {
+	var res SaveResult
+	out, err := h.call(fnRecordsFlush, nil)
+	if err != nil {
+		return SaveResult{}, fmt.Errorf("ferry: flush: %w", err)
+	}
+	if err := decodeResult(out, &res); err != nil {
+		return SaveResult{}, fmt.Errorf("ferry: flush: %w", err)
+	}
+	return res, nil
 }
 
 // Update deep-merges a batch of partial records into the cached records of model: each patch
@@ -88,7 +150,8 @@ func (h *Host) Get(model string, ids []string, out any) error {
 	return nil
 }
 
-// batch sends "MODEL\n[...]" to f and decodes its result into res.
+// batch sends "MODEL\n[...]" to f and decodes its result into res; res is nil for a function
+// without a result.
 func (h *Host) batch(f hostFunc, verb, model string, v any, res any) error {
 	if err := checkModel(model); err != nil {
 		return fmt.Errorf("ferry: %s: %w", verb, err)
@@ -105,12 +168,23 @@ func (h *Host) batch(f hostFunc, verb, model string, v any, res any) error {
 	if err != nil {
 		return fmt.Errorf("ferry: %s %s: %w", verb, model, err)
 	}
+	if res == nil {
+		return nil
+	}
 	if raw, ok := res.(*json.RawMessage); ok {
 		*raw = out
 		return nil
 	}
+	if err := decodeResult(out, res); err != nil {
+		return fmt.Errorf("ferry: %s %s: %w", verb, model, err)
+	}
+	return nil
+}
+
+// decodeResult decodes the host's JSON result out into res.
+func decodeResult(out []byte, res any) error {
 	if err := json.Unmarshal(out, res); err != nil {
-		return fmt.Errorf("ferry: %s %s: decode host result %q: %w", verb, model, excerpt(out, 80), err)
+		return fmt.Errorf("decode host result %q: %w", excerpt(out, 80), err)
 	}
 	return nil
 }

@@ -2,6 +2,8 @@ package ferry
 
 import (
 	"encoding/json"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -95,6 +97,163 @@ func TestModelName(t *testing.T) {
 	}
 	if len(th.calls) != 0 {
 		t.Errorf("host called for invalid model names: %v", th.calls)
+	}
+}
+
+// queueStep is one call of a test of queued saves.
+type queueStep struct {
+	op      string // "queue" (QueueSave, or QueueSaveRaw for a string), "save", "checkpoint" or "flush"
+	model   string // "" for Contact
+	records any    // the batch, or the checkpoint
+	want    SaveResult
+	wantErr string // a part of the error wanted; "" for none
+}
+
+func TestQueueSave(t *testing.T) {
+	const refused = `a queued records_queue failed, and the writes queued after it were dropped: save Contact batch: record 0: "id" must be a string`
+	tests := []struct {
+		name           string
+		steps          []queueStep
+		wantCalls      []hostFunc
+		wantIDs        []string // the cached Contact ids
+		wantCheckpoint string   // "" for none
+	}{
+		{
+			name: "queue and flush",
+			steps: []queueStep{
+				{op: "queue", records: []contact{{ID: "c1", Email: "a@x.io"}, {ID: "c2"}}},
+				{op: "queue", records: `[{"id":"c2","email":"b@x.io"},{"id":"c3"}]`},
+				{op: "queue", records: `[{"id":"c3"}]`},
+				{op: "flush", want: SaveResult{Added: 3, Updated: 1, Unchanged: 1}},
+				{op: "flush"}, // the counts since the last flush
+			},
+			wantCalls: []hostFunc{fnRecordsQueue, fnRecordsQueue, fnRecordsQueue, fnRecordsFlush, fnRecordsFlush},
+			wantIDs:   []string{"c1", "c2", "c3"},
+		},
+		{
+			name: "queue, checkpoint, flush",
+			steps: []queueStep{
+				{op: "queue", records: []contact{{ID: "c1"}}},
+				{op: "checkpoint", records: map[string]string{"cursor": "p2"}},
+				{op: "queue", records: []contact{{ID: "c2"}}},
+				{op: "checkpoint", records: map[string]string{"cursor": ""}},
+				{op: "flush", want: SaveResult{Added: 2}},
+			},
+			wantCalls:      []hostFunc{fnRecordsQueue, fnCheckpointSave, fnRecordsQueue, fnCheckpointSave, fnRecordsFlush},
+			wantIDs:        []string{"c1", "c2"},
+			wantCheckpoint: `{"cursor":""}`,
+		},
+		{
+			name: "refused batch reported by flush",
+			steps: []queueStep{
+				{op: "queue", records: []contact{{ID: "c1"}}},
+				{op: "checkpoint", records: map[string]string{"cursor": "p2"}},
+				// Accepted: the batch is checked when it is saved. The checkpoint behind it is dropped.
+				{op: "queue", records: `[{"id":7}]`},
+				{op: "checkpoint", records: map[string]string{"cursor": "p3"}},
+				{op: "flush", wantErr: "ferry: flush: " + refused},
+				{op: "flush", want: SaveResult{Added: 1}}, // reported once, then the queue is empty
+			},
+			wantCalls:      []hostFunc{fnRecordsQueue, fnCheckpointSave, fnRecordsQueue, fnCheckpointSave, fnRecordsFlush, fnRecordsFlush},
+			wantIDs:        []string{"c1"},
+			wantCheckpoint: `{"cursor":"p2"}`,
+		},
+		{
+			name: "refused batch reported by the next queue save",
+			steps: []queueStep{
+				{op: "queue", records: `[{"id":7}]`},
+				{op: "queue", records: []contact{{ID: "c1"}}, wantErr: "ferry: queue save Contact: " + refused},
+				{op: "queue", records: []contact{{ID: "c2"}}},
+				{op: "flush", want: SaveResult{Added: 1}},
+			},
+			wantCalls: []hostFunc{fnRecordsQueue, fnRecordsQueue, fnRecordsQueue, fnRecordsFlush},
+			wantIDs:   []string{"c2"}, // c1's batch was not queued
+		},
+		{
+			name: "refused batch reported by a save",
+			steps: []queueStep{
+				{op: "queue", records: `[{"id":"c1"},"c2"]`},
+				{op: "checkpoint", records: map[string]string{"cursor": "p2"}},
+				{op: "save", records: []contact{{ID: "c3"}}, wantErr: "ferry: save Contact: a queued records_queue failed"},
+				{op: "save", records: []contact{{ID: "c4"}}, want: SaveResult{Added: 1}},
+			},
+			wantCalls: []hostFunc{fnRecordsQueue, fnCheckpointSave, fnRecordsSave, fnRecordsSave},
+			wantIDs:   []string{"c4"},
+		},
+		{
+			name: "empty batches are not sent",
+			steps: []queueStep{
+				{op: "queue", records: []contact(nil)},
+				{op: "queue", records: []contact{}},
+				{op: "queue", records: "[]"},
+				{op: "flush"},
+			},
+			wantCalls: []hostFunc{fnRecordsFlush},
+		},
+		{
+			name: "bad model names",
+			steps: []queueStep{
+				{op: "queue", model: "Con tact", records: []contact{{ID: "c1"}}, wantErr: `ferry: queue save: invalid model name "Con tact"`},
+				{op: "queue", model: "Con\ntact", records: []contact(nil), wantErr: "ferry: queue save: invalid model name"},
+				{op: "queue", model: "-", records: `[{"id":"c1"}]`, wantErr: "ferry: queue save: invalid model name"},
+			},
+		},
+		{
+			name: "not an array",
+			steps: []queueStep{
+				{op: "queue", records: contact{ID: "c1"}, wantErr: `ferry: queue save Contact: records must be a JSON array, got {"id":"c1"`},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			th := newTestHost(t)
+			s := &Sync{Host: newHost(th)}
+			for i, st := range tt.steps {
+				model := st.model
+				if model == "" {
+					model = "Contact"
+				}
+				var got SaveResult
+				var err error
+				switch st.op {
+				case "queue":
+					if raw, ok := st.records.(string); ok {
+						err = s.QueueSaveRaw(model, []byte(raw))
+					} else {
+						err = s.QueueSave(model, st.records)
+					}
+				case "save":
+					got, err = s.Save(model, st.records)
+				case "checkpoint":
+					err = s.SaveCheckpoint(st.records)
+				case "flush":
+					got, err = s.Flush()
+				default:
+					t.Fatalf("step %d: unknown op %q", i, st.op)
+				}
+				if st.wantErr != "" {
+					if err == nil || !strings.Contains(err.Error(), st.wantErr) {
+						t.Errorf("step %d (%s): error = %v, want one with %q", i, st.op, err, st.wantErr)
+					}
+				} else if err != nil {
+					t.Errorf("step %d (%s): %v", i, st.op, err)
+				}
+				if got != st.want {
+					t.Errorf("step %d (%s): result = %+v, want %+v", i, st.op, got, st.want)
+				}
+			}
+			if !slices.Equal(th.calls, tt.wantCalls) {
+				t.Errorf("host calls %v, want %v", th.calls, tt.wantCalls)
+			}
+			ids := slices.Sorted(maps.Keys(th.records["Contact"]))
+			if !slices.Equal(ids, tt.wantIDs) {
+				t.Errorf("cached ids %v, want %v", ids, tt.wantIDs)
+			}
+			if string(th.checkpoint) != tt.wantCheckpoint {
+				t.Errorf("checkpoint %s, want %q", th.checkpoint, tt.wantCheckpoint)
+			}
+		})
 	}
 }
 

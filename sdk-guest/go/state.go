@@ -27,6 +27,11 @@ func (s *Sync) Checkpoint(v any) (bool, error) {
 // checkpoint. Save it after the records it covers: the host has committed a batch by the time
 // [Host.Save] returns, so a run that crashes after SaveCheckpoint resumes after that batch, and
 // one that crashes before replays it, which the idempotent save makes harmless.
+//
+// While batches queued with [Host.QueueSave] are waiting, the checkpoint is queued behind them
+// and SaveCheckpoint returns at once: it is written only after those batches are saved, and
+// dropped if one of them fails (the failure is reported by the next call that waits for the
+// queue, not by SaveCheckpoint).
 func (s *Sync) SaveCheckpoint(v any) error {
 	arg, err := s.encodeArg("", v, '{', "checkpoint")
 	if err != nil {

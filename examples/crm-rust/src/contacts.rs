@@ -1,6 +1,6 @@
 //! The contacts sync: incremental, by cursor, with the provider's deletion feed.
 
-use ferry::{Context, CursorPagination, Request, SaveResult, Timestamp};
+use ferry::{Context, CursorPagination, Request, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// A person at a company, as the provider serves it and as the cache keeps it. Its fields and
@@ -60,7 +60,8 @@ const CONTACTS_PAGE_SIZE: usize = 1000;
 
 /// An incremental sync: it fetches the contacts changed since the last run, saving and
 /// checkpointing after every page so that a run that dies resumes at the page it was on,
-/// then applies the provider's deletion feed.
+/// then applies the provider's deletion feed. Each page is queued: the host saves it while
+/// the sync fetches and decodes the next.
 pub fn sync_contacts(s: &mut ferry::Sync) -> ferry::Result<()> {
     let cp: ContactsCheckpoint = s.checkpoint()?.unwrap_or_default();
     let since = cp.updated_after.clone(); // the filter of this listing, and where the deletion feed starts
@@ -86,34 +87,31 @@ pub fn sync_contacts(s: &mut ferry::Sync) -> ferry::Result<()> {
         req,
         CursorPagination::new("data", "next_cursor", "cursor").start(&cp.cursor),
     );
-    let mut total = SaveResult::default();
     let mut n = 0;
     while let Some(page) = pages.next(s)? {
         let contacts: Vec<Contact> = page.decode()?;
-        let res = s.save("Contact", &contacts)?;
+        // The host saves the page while the loop fetches the next. A page it refuses fails
+        // the next call that waits for the queue: the next page's queue_save, or the flush
+        // below.
+        s.queue_save("Contact", &contacts)?;
         for c in &contacts {
             if Some(c.updated_at) > max_updated {
                 max_updated = Some(c.updated_at);
             }
         }
-        // After the batch, never before: a crash in between replays the page, harmlessly.
+        // After the batch, never before: the host queues the checkpoint behind the page and
+        // writes it once the page is saved (and drops it if saving the page fails). A crash in
+        // between replays the page, harmlessly.
         s.save_checkpoint(&ContactsCheckpoint {
             updated_after: since.clone(),
             cursor: page.cursor().to_string(),
             max_updated_at: format_time(max_updated),
         })?;
         n += 1;
-        total += res;
-        ferry::debug!(
-            s,
-            "contacts page {}: {} contacts: {} added, {} updated, {} unchanged",
-            n,
-            contacts.len(),
-            res.added,
-            res.updated,
-            res.unchanged
-        );
+        ferry::debug!(s, "contacts page {}: {} contacts", n, contacts.len());
     }
+    // Waits for the queued pages: what they saved, or the failure of one of them.
+    let total = s.flush()?;
 
     let mut deleted = 0;
     if !since.is_empty() {

@@ -12,6 +12,8 @@ pub(crate) enum HostFn {
     Http,
     HttpSave,
     RecordsSave,
+    RecordsQueue,
+    RecordsFlush,
     RecordsUpdate,
     RecordsDelete,
     RecordsGet,
@@ -39,6 +41,8 @@ impl HostFn {
             HostFn::Http => "http",
             HostFn::HttpSave => "http_save",
             HostFn::RecordsSave => "records_save",
+            HostFn::RecordsQueue => "records_queue",
+            HostFn::RecordsFlush => "records_flush",
             HostFn::RecordsUpdate => "records_update",
             HostFn::RecordsDelete => "records_delete",
             HostFn::RecordsGet => "records_get",
@@ -99,6 +103,8 @@ mod imp {
         fn http(ptr: *const u8, len: usize) -> i64;
         fn http_save(ptr: *const u8, len: usize) -> i64;
         fn records_save(ptr: *const u8, len: usize) -> i64;
+        fn records_queue(ptr: *const u8, len: usize) -> i64;
+        fn records_flush(ptr: *const u8, len: usize) -> i64;
         fn records_update(ptr: *const u8, len: usize) -> i64;
         fn records_delete(ptr: *const u8, len: usize) -> i64;
         fn records_get(ptr: *const u8, len: usize) -> i64;
@@ -130,6 +136,8 @@ mod imp {
                     HostFn::Http => http(ptr, len),
                     HostFn::HttpSave => http_save(ptr, len),
                     HostFn::RecordsSave => records_save(ptr, len),
+                    HostFn::RecordsQueue => records_queue(ptr, len),
+                    HostFn::RecordsFlush => records_flush(ptr, len),
                     HostFn::RecordsUpdate => records_update(ptr, len),
                     HostFn::RecordsDelete => records_delete(ptr, len),
                     HostFn::RecordsGet => records_get(ptr, len),

@@ -26,9 +26,13 @@ mod sealed {
         fn check(&self) -> Result<(), String>;
         /// The path of the items array in a page's body.
         fn items_path(&self) -> &str;
+        /// The path of the one other value of a page's body that `next` reads, if any: the
+        /// pager finds it while it checks the body.
+        fn value_path(&self) -> Option<&str>;
         /// Turns the caller's request into the first page's.
         fn first(&self, req: &mut Request);
-        /// Reads `resp`, the page just fetched with `req`, which held `count` items, and
+        /// Reads `resp`, the page just fetched with `req`, which held `count` items and
+        /// `value` at [`Scheme::value_path`] (`None`: nothing there, or no such path), and
         /// turns `req` into the request for the page after it, reporting `false` when `resp`
         /// was the last. Sets `cursor` to the next page's cursor, for cursor pagination.
         fn next(
@@ -36,6 +40,7 @@ mod sealed {
             req: &mut Request,
             resp: &Response,
             count: usize,
+            value: Option<&[u8]>,
             cursor: &mut String,
         ) -> Result<bool, String>;
     }
@@ -94,6 +99,10 @@ impl sealed::Scheme for CursorPagination {
         &self.items_path
     }
 
+    fn value_path(&self) -> Option<&str> {
+        Some(&self.cursor_path)
+    }
+
     fn first(&self, req: &mut Request) {
         if !self.start.is_empty() {
             req.set_query(&self.cursor_param, self.start.clone());
@@ -103,11 +112,12 @@ impl sealed::Scheme for CursorPagination {
     fn next(
         &self,
         req: &mut Request,
-        resp: &Response,
+        _: &Response,
         _: usize,
+        value: Option<&[u8]>,
         cursor: &mut String,
     ) -> Result<bool, String> {
-        let raw = match jsonscan::lookup(&resp.body, &self.cursor_path) {
+        let raw = match value {
             Some(raw) => raw,
             None => return Ok(false),
         };
@@ -162,6 +172,10 @@ impl sealed::Scheme for LinkPagination {
         &self.items_path
     }
 
+    fn value_path(&self) -> Option<&str> {
+        None
+    }
+
     fn first(&self, _: &mut Request) {}
 
     fn next(
@@ -169,6 +183,7 @@ impl sealed::Scheme for LinkPagination {
         req: &mut Request,
         resp: &Response,
         _: usize,
+        _: Option<&[u8]>,
         _: &mut String,
     ) -> Result<bool, String> {
         let link = match next_link(resp.headers.values("Link")) {
@@ -369,6 +384,14 @@ impl sealed::Scheme for PagePagination {
         &self.items_path
     }
 
+    fn value_path(&self) -> Option<&str> {
+        if self.total_pages_path.is_empty() {
+            None
+        } else {
+            Some(&self.total_pages_path)
+        }
+    }
+
     fn first(&self, req: &mut Request) {
         let n = if self.page == 0 && !self.zero_based {
             1
@@ -382,8 +405,9 @@ impl sealed::Scheme for PagePagination {
     fn next(
         &self,
         req: &mut Request,
-        resp: &Response,
+        _: &Response,
         count: usize,
+        value: Option<&[u8]>,
         _: &mut String,
     ) -> Result<bool, String> {
         if count == 0 || self.limit > 0 && count < self.limit {
@@ -394,9 +418,7 @@ impl sealed::Scheme for PagePagination {
             .parse()
             .map_err(|e| format!("page parameter {:?}: {}", self.param(), e))?;
         if !self.total_pages_path.is_empty() {
-            if let Some(raw) =
-                jsonscan::lookup(&resp.body, &self.total_pages_path).filter(|r| *r != b"null")
-            {
+            if let Some(raw) = value.filter(|r| *r != b"null") {
                 let total: u64 = std::str::from_utf8(raw)
                     .ok()
                     .and_then(|s| s.parse().ok())
@@ -471,6 +493,10 @@ impl sealed::Scheme for OffsetPagination {
         &self.items_path
     }
 
+    fn value_path(&self) -> Option<&str> {
+        None
+    }
+
     fn first(&self, req: &mut Request) {
         req.set_query(self.param(), self.offset.to_string());
         set_limit(req, &self.limit_param, self.limit);
@@ -481,6 +507,7 @@ impl sealed::Scheme for OffsetPagination {
         req: &mut Request,
         _: &Response,
         count: usize,
+        _: Option<&[u8]>,
         _: &mut String,
     ) -> Result<bool, String> {
         if count == 0 || self.limit > 0 && count < self.limit {
@@ -561,14 +588,22 @@ impl<P: Pagination> Pager<P> {
         let fail =
             |msg: String| Error::msg(format!("ferry: paginate {} {}: {}", method, target, msg));
         let resp = send(host, &self.req)?.error_for_status()?;
-        if !jsonscan::is_valid(&resp.body) {
-            return Err(fail(format!(
-                "response body is not JSON: {}",
-                excerpt(&resp.body, 80)
-            )));
-        }
+        // One pass over the body checks it and finds the items array, its length, and the
+        // value the pagination reads (the next cursor, say).
         let path = self.p.items_path();
-        let items = match jsonscan::lookup(&resp.body, path) {
+        let value_path = self.p.value_path();
+        let paths = [path, value_path.unwrap_or("")];
+        let n = if value_path.is_some() { 2 } else { 1 };
+        let found = match jsonscan::scan(&resp.body, &paths[..n]) {
+            Some(found) => found,
+            None => {
+                return Err(fail(format!(
+                    "response body is not JSON: {}",
+                    excerpt(&resp.body, 80)
+                )))
+            }
+        };
+        let (items, count) = match &found[0].range {
             // Not an empty page: a wrong path would otherwise end a full sync with nothing
             // saved, and everything cached marked deleted.
             None => {
@@ -578,28 +613,25 @@ impl<P: Pagination> Pager<P> {
                     excerpt(&resp.body, 80)
                 )))
             }
-            Some(b"null") => None,
-            Some(items) if items[0] != b'[' => {
+            Some(r) if &resp.body[r.clone()] == b"null" => (None, 0),
+            Some(r) if resp.body[r.start] != b'[' => {
                 return Err(fail(format!(
                     "items at {:?} are {}, want a JSON array",
                     path,
-                    excerpt(items, 40)
+                    excerpt(&resp.body[r.clone()], 40)
                 )))
             }
-            Some(items) => {
-                let start = items.as_ptr() as usize - resp.body.as_ptr() as usize;
-                Some(start..start + items.len())
-            }
+            Some(r) => (Some(r.clone()), found[0].count),
         };
-        let count = items
-            .as_ref()
-            .map(|r| jsonscan::count_array(&resp.body[r.clone()]))
-            .unwrap_or(0);
+        let value = found
+            .get(1)
+            .and_then(|f| f.range.clone())
+            .map(|r| &resp.body[r]);
         self.pages += 1;
         let mut cursor = String::new();
         self.more = self
             .p
-            .next(&mut self.req, &resp, count, &mut cursor)
+            .next(&mut self.req, &resp, count, value, &mut cursor)
             .map_err(fail)?;
         Ok(Some(Page {
             resp,

@@ -34,6 +34,11 @@ impl Sync {
     /// time [`Host::save`] returns, so a run that crashes after `save_checkpoint` resumes
     /// after that batch, and one that crashes before replays it, which the idempotent save
     /// makes harmless.
+    ///
+    /// After [`Host::queue_save`], the checkpoint is queued behind the batches queued before
+    /// it and `save_checkpoint` returns at once: the host writes it only once they are saved,
+    /// and drops it if one of them fails (that failure is then the error of the next call that
+    /// waits for the queue, such as [`Host::flush`]).
     pub fn save_checkpoint<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<()> {
         self.call_json(HostFn::CheckpointSave, "", v, b'{', "checkpoint")
             .map_err(|e| e.context("ferry: save checkpoint"))?;

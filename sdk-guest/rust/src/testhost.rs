@@ -12,6 +12,7 @@ use serde_json::{json, Map, Value};
 
 use crate::abi::{Abi, HostFn};
 use crate::error::Error;
+use crate::records::{check_model, SaveResult};
 
 /// A request as the provider function receives it: the host's resolution of path or URL,
 /// with the query merged.
@@ -63,6 +64,10 @@ pub(crate) struct State {
     pub failure: Option<String>,
     pub logs: Vec<String>,
     pub requests: Vec<ProviderRequest>,
+    /// The failure of a queued batch that no call has reported yet (records_queue).
+    pub queue_err: Option<String>,
+    /// What the queued batches saved since the last records_flush.
+    pub queued: SaveResult,
 }
 
 impl State {
@@ -129,6 +134,13 @@ impl Abi for TestHost {
         if let Some(msg) = st.errs.get(f.name()) {
             return Err(Error::host(msg.clone()));
         }
+        // Queued saves (docs/abi.md): this host saves a queued batch at once, but holds its
+        // failure for the next call that waits for the queue, which then does nothing else.
+        if waits_for_queue(f) {
+            if let Some(msg) = st.queue_err.take() {
+                return Err(Error::host(msg));
+            }
+        }
         let text = String::from_utf8_lossy(arg).into_owned();
         match f {
             HostFn::Log => {
@@ -146,7 +158,11 @@ impl Abi for TestHost {
             }
             HostFn::CheckpointGet => Ok(st.checkpoint.clone()),
             HostFn::CheckpointSave => {
-                st.checkpoint = Some(arg.to_vec());
+                // Queued behind a failed batch, the checkpoint is dropped; behind batches
+                // that were saved (all of them, here), it is written.
+                if st.queue_err.is_none() {
+                    st.checkpoint = Some(arg.to_vec());
+                }
                 Ok(None)
             }
             HostFn::CheckpointClear => {
@@ -168,6 +184,27 @@ impl Abi for TestHost {
             | HostFn::RecordsUpdate
             | HostFn::RecordsDelete
             | HostFn::RecordsGet => records(&mut st, f, arg),
+            HostFn::RecordsQueue => {
+                let (model, _) = split_header(arg)?;
+                check_model(&model).map_err(|e| Error::host(e.to_string()))?;
+                match records(&mut st, HostFn::RecordsSave, arg) {
+                    Ok(out) => {
+                        let res: SaveResult = serde_json::from_slice(&out.unwrap()).unwrap();
+                        st.queued += res;
+                    }
+                    Err(e) => {
+                        st.queue_err = Some(format!(
+                            "a queued records_queue failed, and the writes queued after it were dropped: {}",
+                            e
+                        ))
+                    }
+                }
+                Ok(None)
+            }
+            HostFn::RecordsFlush => {
+                let res = std::mem::take(&mut st.queued);
+                Ok(Some(serde_json::to_vec(&res).unwrap()))
+            }
             HostFn::Http => {
                 drop(st);
                 self.http(arg)
@@ -178,6 +215,23 @@ impl Abi for TestHost {
             }
         }
     }
+}
+
+/// Whether `f` waits for the queued writes before it runs (docs/abi.md, "Queued saves"):
+/// every call that reads or writes the store, records_queue and records_flush included.
+/// checkpoint_save is queued behind them instead.
+fn waits_for_queue(f: HostFn) -> bool {
+    !matches!(
+        f,
+        HostFn::Log
+            | HostFn::Input
+            | HostFn::Http
+            | HostFn::MetadataGet
+            | HostFn::LastSyncTime
+            | HostFn::Output
+            | HostFn::Fail
+            | HostFn::CheckpointSave
+    )
 }
 
 fn links(st: &mut State, f: HostFn, arg: &[u8]) -> Result<Option<Vec<u8>>, Error> {

@@ -150,6 +150,274 @@ fn host_errors_keep_the_host_message() {
     );
 }
 
+/// The failure of a queued batch without ids, as the host reports it.
+const QUEUED_NO_ID: &str = "a queued records_queue failed, and the writes queued after it were dropped: save Item batch: record 0: \"id\" must be a string";
+
+#[test]
+fn queue_save_and_flush() {
+    fn counts(added: u64, updated: u64, unchanged: u64) -> SaveResult {
+        SaveResult {
+            added,
+            updated,
+            unchanged,
+        }
+    }
+    struct Case {
+        name: &'static str,
+        run: Box<dyn FnOnce(&mut Sync) -> Result<()>>,
+        failure: Option<String>, // the run's error
+        calls: Vec<HostFn>,      // the host calls made, in order
+        ids: Vec<&'static str>,  // the Item records saved
+        checkpoint: Option<&'static str>,
+        pending: Option<&'static str>, // a queued failure left unreported
+    }
+    use HostFn::{
+        CheckpointGet, CheckpointSave, Http, Log, RecordsFlush, RecordsGet, RecordsQueue,
+    };
+    let tests = vec![
+        Case {
+            name: "queue and flush",
+            run: Box::new(|s| {
+                s.queue_save("Item", &[Item { id: "a".into() }, Item { id: "b".into() }])?;
+                s.queue_save_raw("Item", br#" [{"id":"a"},{"id":"b","x":1}] "#)?;
+                assert_eq!(s.flush()?, counts(2, 1, 1));
+                // Counts since the last flush.
+                assert_eq!(s.flush()?, SaveResult::default());
+                s.queue_save("Item", &[json!({"id": "c"})])?;
+                assert_eq!(s.flush()?, counts(1, 0, 0));
+                Ok(())
+            }),
+            failure: None,
+            calls: vec![
+                RecordsQueue,
+                RecordsQueue,
+                RecordsFlush,
+                RecordsFlush,
+                RecordsQueue,
+                RecordsFlush,
+            ],
+            ids: vec!["a", "b", "c"],
+            checkpoint: None,
+            pending: None,
+        },
+        Case {
+            name: "queue, checkpoint, flush",
+            run: Box::new(|s| {
+                s.queue_save("Item", &[Item { id: "a".into() }])?;
+                s.save_checkpoint(&json!({"cursor": "c1"}))?;
+                s.queue_save("Item", &[Item { id: "b".into() }])?;
+                s.save_checkpoint(&json!({"cursor": "c2"}))?;
+                assert_eq!(s.flush()?, counts(2, 0, 0));
+                Ok(())
+            }),
+            failure: None,
+            calls: vec![
+                RecordsQueue,
+                CheckpointSave,
+                RecordsQueue,
+                CheckpointSave,
+                RecordsFlush,
+            ],
+            ids: vec!["a", "b"],
+            checkpoint: Some(r#"{"cursor":"c2"}"#),
+            pending: None,
+        },
+        Case {
+            name: "a refused batch is reported by flush, and the checkpoint behind it dropped",
+            run: Box::new(|s| {
+                s.queue_save("Item", &[Item { id: "a".into() }])?;
+                s.save_checkpoint(&json!({"cursor": "c1"}))?;
+                s.queue_save("Item", &[json!({"x": 1})])?; // refused when saved, reported later
+                s.save_checkpoint(&json!({"cursor": "c2"}))?; // dropped
+                s.flush().map(|_| ())
+            }),
+            failure: Some(format!("ferry: flush: {}", QUEUED_NO_ID)),
+            calls: vec![
+                RecordsQueue,
+                CheckpointSave,
+                RecordsQueue,
+                CheckpointSave,
+                RecordsFlush,
+            ],
+            ids: vec!["a"],
+            checkpoint: Some(r#"{"cursor":"c1"}"#),
+            pending: None,
+        },
+        Case {
+            name: "a refused batch is reported by the next queue_save, which queues nothing",
+            run: Box::new(|s| {
+                s.queue_save("Item", &[json!({"x": 1})])?;
+                s.queue_save("Item", &[Item { id: "b".into() }])
+            }),
+            failure: Some(format!("ferry: queue save Item: {}", QUEUED_NO_ID)),
+            calls: vec![RecordsQueue, RecordsQueue],
+            ids: vec![],
+            checkpoint: None,
+            pending: None,
+        },
+        Case {
+            name: "a refused batch is reported by a store call; http and logs do not wait",
+            run: Box::new(|s| {
+                s.queue_save("Item", &[json!({"x": 1})])?;
+                crate::info!(s, "queued");
+                assert_eq!(s.http().get("/nowhere")?.status, 404);
+                s.get::<Value, _>("Item", &["a"]).map(|_| ())
+            }),
+            failure: Some(format!("ferry: get Item: {}", QUEUED_NO_ID)),
+            calls: vec![RecordsQueue, Log, Http, RecordsGet],
+            ids: vec![],
+            checkpoint: None,
+            pending: None,
+        },
+        Case {
+            name: "once reported, the queue works again",
+            run: Box::new(|s| {
+                s.queue_save("Item", &[json!({"x": 1})])?;
+                s.save_checkpoint(&json!({"cursor": "c1"}))?; // dropped
+                let err = s.checkpoint::<Value>().unwrap_err();
+                assert_eq!(
+                    err.to_string(),
+                    format!("ferry: read checkpoint: {}", QUEUED_NO_ID)
+                );
+                s.queue_save("Item", &[Item { id: "b".into() }])?;
+                s.save_checkpoint(&json!({"cursor": "c2"}))?;
+                assert_eq!(s.flush()?, counts(1, 0, 0));
+                Ok(())
+            }),
+            failure: None,
+            calls: vec![
+                RecordsQueue,
+                CheckpointSave,
+                CheckpointGet,
+                RecordsQueue,
+                CheckpointSave,
+                RecordsFlush,
+            ],
+            ids: vec!["b"],
+            checkpoint: Some(r#"{"cursor":"c2"}"#),
+            pending: None,
+        },
+        Case {
+            name: "a failure never reported is left for the host, which fails the run",
+            run: Box::new(|s| {
+                s.queue_save("Item", &[json!({"x": 1})])?;
+                s.save_checkpoint(&json!({"cursor": "c1"}))
+            }),
+            failure: None,
+            calls: vec![RecordsQueue, CheckpointSave],
+            ids: vec![],
+            checkpoint: None,
+            pending: Some(QUEUED_NO_ID),
+        },
+        Case {
+            name: "empty batches are not sent",
+            run: Box::new(|s| {
+                s.queue_save::<Item>("Item", &[])?;
+                s.queue_save_raw("Item", b" [ ] ")?;
+                assert_eq!(s.flush()?, SaveResult::default());
+                Ok(())
+            }),
+            failure: None,
+            calls: vec![RecordsFlush],
+            ids: vec![],
+            checkpoint: None,
+            pending: None,
+        },
+        Case {
+            name: "bad model",
+            run: Box::new(|s| s.queue_save("Con tact", &[Item { id: "a".into() }])),
+            failure: Some(
+                "ferry: queue save: invalid model name \"Con tact\": want letters, digits and _"
+                    .into(),
+            ),
+            calls: vec![],
+            ids: vec![],
+            checkpoint: None,
+            pending: None,
+        },
+        Case {
+            name: "bad model, empty batch",
+            run: Box::new(|s| s.queue_save::<Item>("", &[])),
+            failure: Some("ferry: queue save: empty model name".into()),
+            calls: vec![],
+            ids: vec![],
+            checkpoint: None,
+            pending: None,
+        },
+        Case {
+            name: "bad model, raw",
+            run: Box::new(|s| s.queue_save_raw("Item\n", b"[]")),
+            failure: Some(
+                "ferry: queue save: invalid model name \"Item\\n\": want letters, digits and _"
+                    .into(),
+            ),
+            calls: vec![],
+            ids: vec![],
+            checkpoint: None,
+            pending: None,
+        },
+        Case {
+            name: "raw not an array",
+            run: Box::new(|s| s.queue_save_raw("Item", br#"{"id":"a"}"#)),
+            failure: Some(
+                "ferry: queue save Item: records must be a JSON array, got {\"id\":\"a\"}".into(),
+            ),
+            calls: vec![],
+            ids: vec![],
+            checkpoint: None,
+            pending: None,
+        },
+    ];
+    for c in tests {
+        let th = TestHost::new();
+        let status = sync(&th, c.run);
+        let st = th.state();
+        assert_eq!(st.failure, c.failure, "{}", c.name);
+        assert_eq!(
+            status,
+            if c.failure.is_some() { 1 } else { 0 },
+            "{}",
+            c.name
+        );
+        // Leave out the failure the run reports.
+        let calls: Vec<HostFn> = st
+            .calls
+            .iter()
+            .copied()
+            .filter(|&f| f != HostFn::Fail)
+            .collect();
+        assert_eq!(calls, c.calls, "{}", c.name);
+        let ids: Vec<&str> = st
+            .records
+            .get("Item")
+            .map(|m| m.keys().map(|k| k.as_str()).collect())
+            .unwrap_or_default();
+        assert_eq!(ids, c.ids, "{}", c.name);
+        assert_eq!(
+            st.checkpoint.as_deref().map(text),
+            c.checkpoint,
+            "{}",
+            c.name
+        );
+        assert_eq!(st.queue_err.as_deref(), c.pending, "{}", c.name);
+    }
+}
+
+#[test]
+fn queue_save_sends_model_and_batch() {
+    let th = TestHost::new();
+    let status = sync(&th, |s| {
+        s.queue_save("Item", &[Item { id: "a".into() }, Item { id: "b".into() }])?;
+        s.queue_save_raw("Item", br#" [{"id":"c"}] "#)?;
+        s.flush().map(|_| ())
+    });
+    assert_eq!(status, 0, "{:?}", th.state().failure);
+    let st = th.state();
+    assert_eq!(text(&st.args[0]), "Item\n[{\"id\":\"a\"},{\"id\":\"b\"}]");
+    assert_eq!(text(&st.args[1]), "Item\n[{\"id\":\"c\"}]");
+    assert!(st.args[2].is_empty()); // records_flush takes no argument
+}
+
 #[test]
 fn checkpoint_and_state() {
     #[derive(Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -1,0 +1,142 @@
+package hostfuncs
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ferrysync/ferry/records"
+	"github.com/ferrysync/ferry/storage"
+)
+
+func TestQueuedSaves(t *testing.T) {
+	const dropped = "a queued records_queue failed, and the writes queued after it were dropped"
+	tests := []struct {
+		name  string
+		steps []step
+	}{
+		{"batches are saved in order, and flushed counts", []step{
+			{op: OpRecordsQueue, arg: "Contact\n[{\"id\":\"a\",\"n\":1},{\"id\":\"b\",\"n\":1}]"},
+			{op: OpRecordsQueue, arg: "Contact\n[{\"id\":\"a\",\"n\":2},{\"id\":\"b\",\"n\":1}]"},
+			{op: OpRecordsFlush, want: `{"added":2,"updated":1,"unchanged":1}`},
+			{op: OpRecordsFlush, want: `{"added":0,"updated":0,"unchanged":0}`},
+			{op: OpRecordsGet, arg: "Contact\n[\"a\"]", want: `[{"id":"a","n":2}]`},
+		}},
+		{"a checkpoint is queued behind the batch", []step{
+			{op: OpRecordsQueue, arg: "Contact\n[{\"id\":\"a\"}]"},
+			{op: OpCheckpointSave, arg: `{"cursor":"c1"}`},
+			{op: OpCheckpointGet, want: `{"cursor":"c1"}`},
+			{op: OpRecordsFlush, want: `{"added":1,"updated":0,"unchanged":0}`},
+		}},
+		{"a refused batch drops the checkpoint behind it, and is reported once", []step{
+			{op: OpCheckpointSave, arg: `{"cursor":"c1"}`},
+			{op: OpRecordsQueue, arg: "Contact\n[{\"id\":\"a\"},{\"name\":\"no id\"}]"},
+			{op: OpCheckpointSave, arg: `{"cursor":"c2"}`},
+			{op: OpRecordsFlush, wantErr: dropped + ": Contact batch refused, nothing saved: record 1"},
+			{op: OpCheckpointGet, want: `{"cursor":"c1"}`},
+			{op: OpRecordsQueue, arg: "Contact\n[{\"id\":\"b\"}]"},
+			{op: OpRecordsFlush, want: `{"added":1,"updated":0,"unchanged":0}`},
+			{op: OpRecordsGet, arg: "Contact\n[\"a\",\"b\"]", want: `[{"id":"b"}]`},
+		}},
+		{"a failure is reported by the next call that waits for the queue", []step{
+			{op: OpRecordsQueue, arg: "Contact\n[7]"},
+			{op: OpLog, arg: "info\ngoing on"},
+			{op: OpRecordsGet, arg: "Contact\n[\"a\"]", wantErr: "records_get: " + dropped + ": Contact batch refused, nothing saved: record 0: not a JSON object"},
+			{op: OpRecordsGet, arg: "Contact\n[\"a\"]", want: `[]`},
+		}},
+		{"the next records_queue reports a failure, and queues nothing", []step{
+			{op: OpRecordsQueue, arg: "Contact\n[7]"},
+			{op: OpRecordsQueue, arg: "Contact\n[{\"id\":\"a\"}]", wantErr: "records_queue: " + dropped},
+			{op: OpRecordsFlush, want: `{"added":0,"updated":0,"unchanged":0}`},
+		}},
+		{"the model is checked at once", []step{
+			{op: OpRecordsQueue, arg: "Deal\n[{\"id\":\"a\"}]", wantErr: `model "Deal" is not one of this function's models`},
+			{op: OpRecordsQueue, arg: "Contact", wantErr: `"MODEL\nJSON"`},
+			{op: OpRecordsFlush, want: `{"added":0,"updated":0,"unchanged":0}`},
+		}},
+		{"a checkpoint is checked at once", []step{
+			{op: OpRecordsQueue, arg: "Contact\n[]"},
+			{op: OpCheckpointSave, arg: `[1]`, wantErr: "checkpoint must be a JSON object"},
+			{op: OpRecordsFlush, want: `{"added":0,"updated":0,"unchanged":0}`},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, batched := range []bool{false, true} {
+				c, db, _ := newCall(t)
+				if batched {
+					c.Batch = db.NewSession(time.Hour, 0)
+				}
+				runSteps(t, c, tt.steps)
+				if err := c.Flush(); err != nil {
+					t.Errorf("batched %v: Flush: %v", batched, err)
+				}
+			}
+		})
+	}
+}
+
+// TestQueueEndsWithTheCall checks that a failure the plugin never waited for fails the call,
+// and that what was queued before it is stored and counted.
+func TestQueueEndsWithTheCall(t *testing.T) {
+	c, db, _ := newCall(t)
+	c.Batch = db.NewSession(time.Hour, 0)
+	runSteps(t, c, []step{
+		{op: OpRecordsQueue, arg: "Contact\n[{\"id\":\"a\"}]"},
+		{op: OpCheckpointSave, arg: `{"cursor":"c1"}`},
+		{op: OpRecordsQueue, arg: "Contact\n[{\"id\":\"b\"},{}]"},
+		{op: OpCheckpointSave, arg: `{"cursor":"c2"}`},
+	})
+	err := c.Flush()
+	if err == nil || !strings.Contains(err.Error(), "record 1") {
+		t.Fatalf("Flush = %v, want the refused batch", err)
+	}
+	if c.Fatal() == nil || c.Refused() == nil {
+		t.Errorf("Fatal() = %v, Refused() = %v; want both set", c.Fatal(), c.Refused())
+	}
+	if got := c.Counts()["Contact"]; got != (records.Counts{Added: 1}) {
+		t.Errorf("counts %+v, want 1 added", got)
+	}
+	cp, err := db.Checkpoint(context.Background(), "crm", "acme", "contacts")
+	if err != nil || string(cp) != `{"cursor":"c1"}` {
+		t.Errorf("checkpoint %s, %v; want the one before the refused batch", cp, err)
+	}
+}
+
+// blockedBatch is a Batch whose saves wait for release.
+type blockedBatch struct {
+	*storage.Session
+	release chan struct{}
+}
+
+func (b blockedBatch) SaveRecords(ctx context.Context, s storage.Scope, items []records.Item, now time.Time, opts ...storage.WriteOption) (records.Counts, error) {
+	<-b.release
+	return b.Session.SaveRecords(ctx, s, items, now, opts...)
+}
+
+// TestQueueRunsBesideTheGuest checks that the calls that need no store do not wait for a
+// queued batch: with the batch's save held up, they still answer.
+func TestQueueRunsBesideTheGuest(t *testing.T) {
+	c, db, _ := newCall(t)
+	b := blockedBatch{db.NewSession(time.Hour, 0), make(chan struct{})}
+	c.Batch = b
+	c.Input = []byte(`{"x":1}`)
+	runSteps(t, c, []step{
+		{op: OpRecordsQueue, arg: "Contact\n[{\"id\":\"a\"}]"},
+		{op: OpCheckpointSave, arg: `{"cursor":"c1"}`},
+		{op: OpLog, arg: "info\nstill going"},
+		{op: OpInput, want: `{"x":1}`},
+		{op: OpMetadataGet, want: `{}`},
+	})
+	close(b.release)
+	res, err := c.Dispatch(context.Background(), OpRecordsFlush, nil)
+	var n saveResult
+	if err != nil || json.Unmarshal(res, &n) != nil || n.Added != 1 {
+		t.Fatalf("records_flush = %s, %v; want 1 added", res, err)
+	}
+	if err := c.Flush(); err != nil {
+		t.Fatal(err)
+	}
+}
