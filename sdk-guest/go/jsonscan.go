@@ -83,6 +83,26 @@ func scanJSON(data []byte, probes []probe) bool {
 		}
 		watch = watchLevel(probes)
 	}
+	// startItem starts the next element or member of the innermost container at data[i],
+	// checking a member's key, and returns the index of its value, or -1.
+	startItem := func(i int) int {
+		level := len(stack)
+		if !stack[level-1] {
+			if level <= watch {
+				element(probes, level)
+			}
+			return i
+		}
+		keyStart := i
+		if i = scanKey(data, i); i < 0 {
+			return -1
+		}
+		if level <= watch {
+			key(probes, data, keyStart, i, level)
+			watch = watchLevel(probes)
+		}
+		return i
+	}
 	for {
 		// A value starts at data[i], spaces skipped.
 		if i >= len(data) {
@@ -99,28 +119,11 @@ func scanJSON(data []byte, probes []probe) bool {
 			}
 			stack = append(stack, c == '{')
 			i = skipSpace(data, i+1)
-			if i < len(data) && data[i] == c+2 { // '}' or ']'
-				i++
-				if len(stack) <= watch {
-					endContainer(probes, i, len(stack))
-					watch = watchLevel(probes)
-				}
-				stack = stack[:len(stack)-1]
+			if i < len(data) && data[i] == c+2 { // '}' or ']': the loop below closes it
 				break
 			}
-			if c == '[' {
-				if len(stack) <= watch {
-					element(probes, len(stack))
-				}
-				continue
-			}
-			keyStart := i
-			if i = scanKey(data, i); i < 0 {
+			if i = startItem(i); i < 0 {
 				return false
-			}
-			if len(stack) <= watch {
-				key(probes, data, keyStart, i, len(stack))
-				watch = watchLevel(probes)
 			}
 			continue
 		case 't':
@@ -162,20 +165,8 @@ func scanJSON(data []byte, probes []probe) bool {
 			} else if c != ',' {
 				return false
 			}
-			i = skipSpace(data, i+1)
-			if !object {
-				if len(stack) <= watch {
-					element(probes, len(stack))
-				}
-				break
-			}
-			keyStart := i
-			if i = scanKey(data, i); i < 0 {
+			if i = startItem(skipSpace(data, i+1)); i < 0 {
 				return false
-			}
-			if len(stack) <= watch {
-				key(probes, data, keyStart, i, len(stack))
-				watch = watchLevel(probes)
 			}
 			break
 		}
