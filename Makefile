@@ -87,7 +87,7 @@ FUZZTIME     ?= 5000x
 FUZZ_TARGETS ?= plugins:FuzzParse records:FuzzParseBatch records:FuzzParseIDs records:FuzzCanonical \
 	records:FuzzMerge records:FuzzValue records:FuzzItemValue records:FuzzLookup records:FuzzPlainEnd hostfuncs:FuzzDecodeRequest hostfuncs:FuzzDispatch \
 	api:FuzzDeploy:200x api:FuzzDeployBody:200x api:FuzzPutConnection api:FuzzTriggerBody api:FuzzRecordsQuery \
-	sdk-guest/go:FuzzValid sdk-guest/go:FuzzScanJSON
+	sdk-guest/go:FuzzValid sdk-guest/go:FuzzScanJSON internal/wasmdata:FuzzCoalesce
 FUZZ_OVERRIDE := $(if $(filter file,$(origin FUZZTIME)),,$(FUZZTIME))
 
 .PHONY: fuzz

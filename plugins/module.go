@@ -10,6 +10,8 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+
+	"github.com/ferrysync/ferry/internal/wasmdata"
 )
 
 // ABI is the calling convention between a module and the host.
@@ -56,7 +58,7 @@ const maxListedExports = 20
 //
 // The compiled module is closed before CheckModule returns, which frees its
 // code in rt; a compilation cache configured on rt keeps what it stored, so a
-// later compile of the same bytes is fast.
+// worker's later compile of the module is fast.
 func CheckModule(ctx context.Context, rt wazero.Runtime, wasm []byte, m *Manifest) (abi ABI, err error) {
 	if err := checkHeader(wasm); err != nil {
 		return "", err
@@ -64,7 +66,9 @@ func CheckModule(ctx context.Context, rt wazero.Runtime, wasm []byte, m *Manifes
 	if err := ctx.Err(); err != nil {
 		return "", fmt.Errorf("check module: %w", err)
 	}
-	compiled, err := rt.CompileModule(ctx, wasm)
+	// The workers compile the module with its data segments coalesced; compiling the same
+	// bytes here leaves them in the cache. Coalescing changes no part that compiling checks.
+	compiled, err := rt.CompileModule(ctx, wasmdata.Coalesce(wasm))
 	if err != nil {
 		return "", fmt.Errorf("%w: %v", ErrInvalidModule, err)
 	}

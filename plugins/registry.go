@@ -12,6 +12,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 
+	"github.com/ferrysync/ferry/internal/wasmdata"
 	"github.com/ferrysync/ferry/storage"
 )
 
@@ -191,7 +192,7 @@ func moduleABI(ctx context.Context, rt wazero.Runtime, path string) (ABI, error)
 	if err != nil {
 		return "", err
 	}
-	cm, err := rt.CompileModule(ctx, wasm)
+	cm, err := rt.CompileModule(ctx, wasmdata.Coalesce(wasm)) // as CheckModule did: cached
 	if err != nil {
 		return "", err
 	}

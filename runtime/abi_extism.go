@@ -21,6 +21,7 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/ferrysync/ferry/hostfuncs"
+	"github.com/ferrysync/ferry/internal/wasmdata"
 )
 
 // abiExtism is the job ABI of modules built with an Extism PDK (plugins.ABIExtism).
@@ -70,7 +71,7 @@ func (wk *workerProc) extismPlugin(ctx context.Context, j job) (cp *extism.Compi
 	}
 	pages := uint32(j.MemoryMB) * 16 // 64 KiB pages
 	manifest := extism.Manifest{
-		Wasm: []extism.Wasm{extism.WasmData{Data: wasm}},
+		Wasm: []extism.Wasm{extism.WasmData{Data: wasmdata.Coalesce(wasm)}},
 		// The limit holds for each memory: the module's own and the Extism kernel's, where
 		// host call arguments and results live.
 		Memory: &extism.ManifestMemory{MaxPages: pages, MaxVarBytes: 1 << 20},

@@ -19,6 +19,7 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/ferrysync/ferry/hostfuncs"
+	"github.com/ferrysync/ferry/internal/wasmdata"
 )
 
 // WorkerOptions configure ServeWorker.
@@ -150,7 +151,9 @@ func (gr *guestRuntime) module(ctx context.Context, j job) (cm wazero.CompiledMo
 	if err != nil {
 		return nil, false, fmt.Errorf("read module: %w", err)
 	}
-	cm, err = gr.rt.CompileModule(ctx, wasm)
+	// Instances are made from the coalesced module: a Go plugin's tens of thousands of data
+	// segments, each copied on its own, were most of the cost of making one.
+	cm, err = gr.rt.CompileModule(ctx, wasmdata.Coalesce(wasm))
 	if err != nil {
 		return nil, false, fmt.Errorf("compile module: %w", err)
 	}
