@@ -171,7 +171,7 @@ func (b *bench) timeSync(ctx context.Context, integration, conn string, full boo
 	if err != nil {
 		return 0, err
 	}
-	elapsed := time.Since(start)
+	elapsed := r.EndedAt.Sub(start)
 	if got := r.Counts["Contact"][action]; got != b.cfg.Records {
 		return 0, fmt.Errorf("run %s counted %d contacts %s, want %d (counts %v)", r.ID, got, action, b.cfg.Records, r.Counts)
 	}

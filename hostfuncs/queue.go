@@ -5,40 +5,61 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 
 	"github.com/ferrysync/ferry/records"
 )
 
+// maxQueuedBatches is how many queued batches may wait to be saved before records_queue
+// waits for room. More than one, so that the guest goes on while the host waits for a commit;
+// few, since each is a copy of a page.
+const maxQueuedBatches = 3
+
 // writeQueue holds a Call's queued writes (docs/abi.md, "Queued saves"): record batches from
 // records_queue and the checkpoints saved behind them. They are carried out in order, each on
 // its own goroutine once the one before it is done, while the guest goes on; so the guest
-// decodes its next page while the host saves the last one.
+// decodes its next pages while the host saves the last ones.
 //
-// err and counts are written only by the queued writes, one after another, and read by the
-// guest's calls only once tail is closed, so they need no lock.
+// counts is written only by the queued writes, one after another, and read by the guest's
+// calls only once tail is closed, so it needs no lock; err is also read while writes run.
 type writeQueue struct {
-	tail   chan struct{}  // closed once the last queued write is done; nil when none is queued
-	err    error          // the queued write that failed, not yet reported; those after it were dropped
-	counts records.Counts // what the queued batches saved since the guest's last records_flush
+	tail    chan struct{}   // closed once the last queued write is done; nil when none is queued
+	batches []chan struct{} // of the queued batches, those that may not be done yet, oldest first
+	counts  records.Counts  // what the queued batches saved since the guest's last records_flush
+
+	mu  sync.Mutex
+	err error // the queued write that failed, not yet reported; those after it were dropped
 }
 
-// enqueue queues write, which op asked for, behind the writes already queued.
-func (c *Call) enqueue(op Op, write func() error) {
-	prev := c.queue.tail
+// failure returns the queued write that failed, if any.
+func (q *writeQueue) failure() error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.err
+}
+
+// enqueue queues write, which op asked for, behind the writes already queued, and returns a
+// channel closed once it is done.
+func (c *Call) enqueue(op Op, write func() error) chan struct{} {
+	q := &c.queue
+	prev := q.tail
 	done := make(chan struct{})
-	c.queue.tail = done
+	q.tail = done
 	go func() {
 		defer close(done)
 		if prev != nil {
 			<-prev
 		}
-		if c.queue.err != nil {
+		if q.failure() != nil {
 			return // the queue stops at its first failure
 		}
 		if err := write(); err != nil {
-			c.queue.err = fmt.Errorf("a queued %s failed, and the writes queued after it were dropped: %w", op, err)
+			q.mu.Lock()
+			q.err = fmt.Errorf("a queued %s failed, and the writes queued after it were dropped: %w", op, err)
+			q.mu.Unlock()
 		}
 	}()
+	return done
 }
 
 // queued reports whether writes are queued, done or not, that no call has waited for yet.
@@ -47,33 +68,43 @@ func (c *Call) queued() bool { return c.queue.tail != nil }
 // drain waits for the queued writes and returns the failure that stopped them, if any, which
 // the guest is then told of: the queue is empty again.
 func (c *Call) drain() error {
-	if c.queue.tail == nil {
+	q := &c.queue
+	if q.tail == nil {
 		return nil
 	}
-	<-c.queue.tail
-	c.queue.tail = nil
-	err := c.queue.err
-	c.queue.err = nil
+	<-q.tail
+	q.tail, q.batches = nil, nil
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	err := q.err
+	q.err = nil
 	return err
 }
 
 // queueRecords is records_queue: it checks the model now and saves the batch, a copy of it,
-// once the writes queued before it are done. It waits for those first, so that at most one
-// batch is being saved while the guest prepares the next.
+// once the writes queued before it are done. While maxQueuedBatches wait to be saved, it waits
+// for the oldest; and once a queued write has failed, it reports the failure and queues
+// nothing.
 func (c *Call) queueRecords(ctx context.Context, arg []byte) error {
-	if err := c.drain(); err != nil {
-		return err
+	q := &c.queue
+	for len(q.batches) >= maxQueuedBatches {
+		<-q.batches[0]
+		q.batches = q.batches[1:]
+	}
+	if q.failure() != nil {
+		return c.drain()
 	}
 	scope, body, err := c.splitModel(arg)
 	if err != nil {
 		return err
 	}
 	body = bytes.Clone(body) // arg aliases guest memory, or the worker's frame buffer
-	c.enqueue(OpRecordsQueue, func() error {
+	done := c.enqueue(OpRecordsQueue, func() error {
 		counts, err := c.saveBatch(ctx, scope, body)
-		c.queue.counts.Add(counts)
+		q.counts.Add(counts)
 		return err
 	})
+	q.batches = append(q.batches, done)
 	return nil
 }
 

@@ -3,6 +3,7 @@ package hostfuncs
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -11,8 +12,9 @@ import (
 	"github.com/ferrysync/ferry/storage"
 )
 
+const dropped = "a queued records_queue failed, and the writes queued after it were dropped"
+
 func TestQueuedSaves(t *testing.T) {
-	const dropped = "a queued records_queue failed, and the writes queued after it were dropped"
 	tests := []struct {
 		name  string
 		steps []step
@@ -46,11 +48,6 @@ func TestQueuedSaves(t *testing.T) {
 			{op: OpRecordsGet, arg: "Contact\n[\"a\"]", wantErr: "records_get: " + dropped + ": Contact batch refused, nothing saved: record 0: not a JSON object"},
 			{op: OpRecordsGet, arg: "Contact\n[\"a\"]", want: `[]`},
 		}},
-		{"the next records_queue reports a failure, and queues nothing", []step{
-			{op: OpRecordsQueue, arg: "Contact\n[7]"},
-			{op: OpRecordsQueue, arg: "Contact\n[{\"id\":\"a\"}]", wantErr: "records_queue: " + dropped},
-			{op: OpRecordsFlush, want: `{"added":0,"updated":0,"unchanged":0}`},
-		}},
 		{"the model is checked at once", []step{
 			{op: OpRecordsQueue, arg: "Deal\n[{\"id\":\"a\"}]", wantErr: `model "Deal" is not one of this function's models`},
 			{op: OpRecordsQueue, arg: "Contact", wantErr: `"MODEL\nJSON"`},
@@ -76,6 +73,40 @@ func TestQueuedSaves(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestQueueReportsAFailureWhenFull checks that records_queue reports a queued batch's
+// failure, at the latest once the queue is full (it then waits for the failed batch), that
+// nothing queued after the failure is saved, and that the queue works again once it reported.
+func TestQueueReportsAFailureWhenFull(t *testing.T) {
+	c, _, _ := newCall(t)
+	steps := []step{{op: OpRecordsQueue, arg: "Contact\n[7]"}}
+	for i := range maxQueuedBatches {
+		steps = append(steps, step{op: OpRecordsQueue, arg: fmt.Sprintf("Contact\n[{\"id\":\"r%d\"}]", i)})
+	}
+	reported := false
+	for i, s := range steps {
+		_, err := c.Dispatch(context.Background(), s.op, []byte(s.arg))
+		if i == 0 && err != nil {
+			t.Fatalf("queueing the bad batch: %v", err)
+		}
+		if err != nil {
+			if !strings.Contains(err.Error(), "records_queue: "+dropped+": Contact batch refused, nothing saved: record 0: not a JSON object") {
+				t.Fatalf("step %d: %v, want the refused batch", i, err)
+			}
+			reported = true
+			break
+		}
+	}
+	if !reported {
+		t.Fatalf("%d records_queue calls behind a refused batch, none reported it", maxQueuedBatches)
+	}
+	runSteps(t, c, []step{
+		{op: OpRecordsFlush, want: `{"added":0,"updated":0,"unchanged":0}`},
+		{op: OpRecordsGet, arg: "Contact\n[\"r0\",\"r1\",\"r2\"]", want: `[]`},
+		{op: OpRecordsQueue, arg: "Contact\n[{\"id\":\"a\"}]"},
+		{op: OpRecordsFlush, want: `{"added":1,"updated":0,"unchanged":0}`},
+	})
 }
 
 // TestQueueEndsWithTheCall checks that a failure the plugin never waited for fails the call,
@@ -117,24 +148,29 @@ func (b blockedBatch) SaveRecords(ctx context.Context, s storage.Scope, items []
 }
 
 // TestQueueRunsBesideTheGuest checks that the calls that need no store do not wait for a
-// queued batch: with the batch's save held up, they still answer.
+// queued batch, and that records_queue takes maxQueuedBatches before it waits: with the
+// saves held up, they still answer.
 func TestQueueRunsBesideTheGuest(t *testing.T) {
 	c, db, _ := newCall(t)
 	b := blockedBatch{db.NewSession(time.Hour, 0), make(chan struct{})}
 	c.Batch = b
 	c.Input = []byte(`{"x":1}`)
-	runSteps(t, c, []step{
-		{op: OpRecordsQueue, arg: "Contact\n[{\"id\":\"a\"}]"},
-		{op: OpCheckpointSave, arg: `{"cursor":"c1"}`},
-		{op: OpLog, arg: "info\nstill going"},
-		{op: OpInput, want: `{"x":1}`},
-		{op: OpMetadataGet, want: `{}`},
-	})
+	var steps []step
+	for i := range maxQueuedBatches {
+		steps = append(steps,
+			step{op: OpRecordsQueue, arg: fmt.Sprintf("Contact\n[{\"id\":\"r%d\"}]", i)},
+			step{op: OpCheckpointSave, arg: fmt.Sprintf(`{"cursor":"c%d"}`, i)})
+	}
+	runSteps(t, c, append(steps,
+		step{op: OpLog, arg: "info\nstill going"},
+		step{op: OpInput, want: `{"x":1}`},
+		step{op: OpMetadataGet, want: `{}`},
+	))
 	close(b.release)
 	res, err := c.Dispatch(context.Background(), OpRecordsFlush, nil)
 	var n saveResult
-	if err != nil || json.Unmarshal(res, &n) != nil || n.Added != 1 {
-		t.Fatalf("records_flush = %s, %v; want 1 added", res, err)
+	if err != nil || json.Unmarshal(res, &n) != nil || n.Added != maxQueuedBatches {
+		t.Fatalf("records_flush = %s, %v; want %d added", res, err, maxQueuedBatches)
 	}
 	if err := c.Flush(); err != nil {
 		t.Fatal(err)

@@ -56,8 +56,9 @@ func (h *Host) SaveRaw(model string, jsonArray []byte) (SaveResult, error) {
 // returns, so the function may reuse it. A sync that saves page after page should queue its
 // pages and call [Host.Flush] when it wants the counts, at the end of the sync say.
 //
-// QueueSave first waits for the batch queued before it, so at most one batch is being saved
-// while the function prepares the next. model is checked at once, the records (ids, schema)
+// Up to three queued batches may wait to be saved; with three waiting, QueueSave first waits
+// for the oldest, so the function runs at most three pages ahead of the host. model is checked
+// at once, the records (ids, schema)
 // when the batch is saved, with Save's guarantees: the batch is all or nothing, and a refused
 // batch counts as refused (a full sync then deletes nothing). A checkpoint saved after
 // QueueSave ([Sync.SaveCheckpoint]) is queued behind the batch and written only after the
@@ -65,7 +66,8 @@ func (h *Host) SaveRaw(model string, jsonArray []byte) (SaveResult, error) {
 // QueueSave.
 //
 // A queued batch that fails (refused, or a store error) is reported by the next call that
-// waits for the queue: Flush, QueueSave, or any call that reads or writes the store (Save,
+// waits for the queue: Flush, a QueueSave made once the host knows of the failure (at the
+// latest the one that waits for the failed batch), or any call that reads or writes the store (Save,
 // Update, Delete, Get, [Sync.Checkpoint], [Sync.ClearCheckpoint], SetMetadata, Links,
 // HTTP.SaveFrom, TriggerSync). That call returns the failure, whose message says which queued
 // write failed and why, and does nothing else; the writes queued after the failed batch,

@@ -96,9 +96,9 @@ impl Host {
     /// # }
     /// ```
     ///
-    /// - The host saves the queued batches in order, one at a time. `queue_save` first waits
-    ///   for the batch queued before it, so at most one batch is being saved while the
-    ///   function prepares the next.
+    /// - The host saves the queued batches in order, one at a time. Up to three may wait to
+    ///   be saved; with three waiting, `queue_save` first waits for the oldest, so the
+    ///   function runs at most three pages ahead of the host.
     /// - `model` is checked at once; the records themselves (each an object with a string
     ///   `"id"`, the model's schema) when the host saves the batch.
     /// - A [`Sync::save_checkpoint`](crate::Sync::save_checkpoint) after `queue_save` is
@@ -107,8 +107,9 @@ impl Host {
     ///   each [`Host::save`].
     /// - A queued batch that fails (a refused batch, a store error) is not the error of the
     ///   `queue_save` that queued it, which has returned by then. It is the error of the next
-    ///   call that waits for the queue, which then does nothing else: [`Host::flush`], the
-    ///   next `queue_save`, or any call that reads or writes the store ([`Host::save`],
+    ///   call that waits for the queue, which then does nothing else: [`Host::flush`], a
+    ///   later `queue_save` (the first made once the host knows of the failure, at the latest
+    ///   the one that waits for the failed batch), or any call that reads or writes the store ([`Host::save`],
     ///   [`Host::update`], [`Host::delete`], [`Host::get`],
     ///   [`Sync::checkpoint`](crate::Sync::checkpoint),
     ///   [`Sync::clear_checkpoint`](crate::Sync::clear_checkpoint), [`Host::set_metadata`],
