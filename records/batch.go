@@ -35,7 +35,9 @@ type Item struct {
 // returned, at its own position, and the earlier ones are dropped, as if they had been saved
 // one after another.
 //
-// The returned items do not alias data.
+// A record sent compact is not copied: its item's Data is a slice of data, which must not
+// change while the items are in use. Records sent with whitespace are compacted into a
+// buffer of their own.
 func ParseBatch(data []byte) ([]Item, error) { return ParseBatchBy(data, "id") }
 
 // ParseBatchBy is ParseBatch with each record's id taken from its member idField rather than
@@ -65,8 +67,9 @@ func ParseBatchBy(data []byte, idField string) ([]Item, error) {
 	}
 
 	var items []Item
-	// All Data slices share one buffer; compact data is never longer than the batch.
-	arena := make([]byte, 0, len(data))
+	// The records compacted share one buffer, made for the first, as long as the rest of the
+	// batch: compact data is never longer, so the buffer never moves.
+	var arena []byte
 	for i := 0; ; i++ {
 		if i == MaxBatchRecords {
 			return nil, fmt.Errorf("batch has more than %d records", MaxBatchRecords)
@@ -89,17 +92,19 @@ func ParseBatchBy(data []byte, idField string) ([]Item, error) {
 		if len(p.id) > MaxIDSize {
 			return nil, fmt.Errorf(`record %d: %s is longer than %d bytes`, i, idName, MaxIDSize)
 		}
-		raw := data[start:p.pos]
-		from := len(arena)
+		rec := data[start:p.pos:p.pos]
 		if p.sawWS {
-			arena = appendCompact(arena, raw)
-		} else {
-			arena = append(arena, raw...)
+			if arena == nil {
+				arena = make([]byte, 0, len(data)-start)
+			}
+			from := len(arena)
+			arena = appendCompact(arena, rec)
+			rec = arena[from:len(arena):len(arena)]
 		}
-		if n := len(arena) - from; n > MaxRecordSize {
-			return nil, fmt.Errorf("record %d (id %q): %d bytes, over the %d MiB limit", i, p.id, n, MaxRecordSize>>20)
+		if len(rec) > MaxRecordSize {
+			return nil, fmt.Errorf("record %d (id %q): %d bytes, over the %d MiB limit", i, p.id, len(rec), MaxRecordSize>>20)
 		}
-		items = append(items, Item{ID: p.id, Data: arena[from:len(arena):len(arena)], Hash: sha256.Sum256(p.out)})
+		items = append(items, Item{ID: p.id, Data: rec, Hash: sha256.Sum256(p.out)})
 
 		p.skipWS()
 		if p.pos >= len(data) {

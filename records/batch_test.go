@@ -49,17 +49,27 @@ func TestParseBatch(t *testing.T) {
 	}
 }
 
-func TestParseBatchDoesNotAlias(t *testing.T) {
-	in := []byte(`[{"id":"a","v":1}]`)
+// TestParseBatchAliasing checks what items share with the batch: a compact record is a slice
+// of it that appending to cannot overwrite the batch through, and a record sent with whitespace
+// is a compact copy.
+func TestParseBatchAliasing(t *testing.T) {
+	in := []byte(`[{"id":"a","v":1},{ "id": "b" },{"id":"c"}]`)
 	items, err := ParseBatch(in)
 	if err != nil {
 		t.Fatal(err)
 	}
+	_ = append(items[0].Data, 'x') // must not overwrite the ',' after the record
+	if string(in) != `[{"id":"a","v":1},{ "id": "b" },{"id":"c"}]` {
+		t.Fatalf("appending to an item's Data wrote into the batch: %s", in)
+	}
 	for i := range in {
 		in[i] = ' '
 	}
-	if string(items[0].Data) != `{"id":"a","v":1}` {
-		t.Errorf("Data changed with the input: %s", items[0].Data)
+	if got := string(items[0].Data); got != strings.Repeat(" ", len(`{"id":"a","v":1}`)) {
+		t.Errorf("compact record %q: want a slice of the batch", got)
+	}
+	if got := string(items[1].Data); got != `{"id":"b"}` {
+		t.Errorf("record sent with whitespace: Data %q changed with the batch, want its own compact copy", got)
 	}
 }
 
