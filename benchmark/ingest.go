@@ -171,9 +171,16 @@ func (b *bench) timeSync(ctx context.Context, integration, conn string, full boo
 	if err != nil {
 		return 0, err
 	}
-	elapsed := r.EndedAt.Sub(start)
 	if got := r.Counts["Contact"][action]; got != b.cfg.Records {
 		return 0, fmt.Errorf("run %s counted %d contacts %s, want %d (counts %v)", r.ID, got, action, b.cfg.Records, r.Counts)
 	}
-	return float64(b.cfg.Records) / elapsed.Seconds(), nil
+	return syncRate(r.ID, b.cfg.Records, start, r.EndedAt)
+}
+
+// syncRate is the records per second of run id, triggered at start, which ended at ended.
+func syncRate(id string, records int, start, ended time.Time) (float64, error) {
+	if !ended.After(start) {
+		return 0, fmt.Errorf("run %s: ended at %v, not after it was triggered at %v", id, ended, start)
+	}
+	return float64(records) / ended.Sub(start).Seconds(), nil
 }

@@ -73,11 +73,14 @@ func (n *nativeServer) timeSync(ctx context.Context, b *bench) (float64, error) 
 	if r.Status != syncs.StatusSucceeded {
 		return 0, fmt.Errorf("native run %s: %s", r.Status, r.Error)
 	}
-	elapsed := r.EndedAt.Sub(start)
 	if got := r.Counts["Contact"].Added; got != b.cfg.Records {
 		return 0, fmt.Errorf("native run added %d contacts, want %d", got, b.cfg.Records)
 	}
-	return float64(b.cfg.Records) / elapsed.Seconds(), nil
+	var ended time.Time
+	if r.EndedAt != nil {
+		ended = *r.EndedAt
+	}
+	return syncRate(r.ID, b.cfg.Records, start, ended)
 }
 
 // nativePool runs the native contacts sync for the export sync_contacts.

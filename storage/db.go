@@ -174,18 +174,22 @@ func (db *DB) trimMap(tx *bolt.Tx) {
 	}
 }
 
-// wroteRecords counts towards the next trimMap what saving items wrote: about their share
-// that counts says were added or updated.
-func (db *DB) wroteRecords(items []records.Item, counts records.Counts) {
-	n := counts.Added + counts.Updated
-	if n == 0 {
-		return
+// wroteRecords counts towards the next trimMap what saving a batch of n items, size bytes
+// as batchSize measures them, wrote: the share of it that counts says was added or updated.
+func (db *DB) wroteRecords(size, n int, counts records.Counts) {
+	if written := counts.Added + counts.Updated; written > 0 && n > 0 {
+		db.unmapDue.Add(int64(size / n * written))
 	}
+}
+
+// batchSize is about how many bytes storing items takes: their ids, data and headers, and
+// some of bbolt's own bookkeeping.
+func batchSize(items []records.Item) int {
 	size := 0
 	for _, it := range items {
-		size += len(it.ID) + len(it.Data) + headerSize
+		size += len(it.ID) + len(it.Data) + headerSize + 16
 	}
-	db.unmapDue.Add(int64(size / len(items) * n))
+	return size
 }
 
 // nested returns the bucket at path under the top-level bucket top, or nil if any part of it

@@ -287,7 +287,7 @@ func (db *DB) SaveRecords(ctx context.Context, s Scope, items []records.Item, no
 	if err != nil {
 		return records.Counts{}, fmt.Errorf("save %s batch of %s/%s: %w", s.Model, s.Integration, s.Connection, err)
 	}
-	db.wroteRecords(items, counts)
+	db.wroteRecords(batchSize(items), len(items), counts)
 	return counts, nil
 }
 

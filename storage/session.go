@@ -84,10 +84,7 @@ func (s *Session) SaveRecords(ctx context.Context, sc Scope, items []records.Ite
 	if err := ctx.Err(); err != nil {
 		return records.Counts{}, err
 	}
-	size := 0
-	for _, it := range items {
-		size += len(it.ID) + len(it.Data) + headerSize + 16
-	}
+	size := batchSize(items)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.beginLocked(); err != nil {
@@ -101,7 +98,7 @@ func (s *Session) SaveRecords(ctx context.Context, sc Scope, items []records.Ite
 		s.failLocked(err)
 		return records.Counts{}, fmt.Errorf("save %s batch of %s/%s: %w", sc.Model, sc.Integration, sc.Connection, s.err)
 	}
-	s.db.wroteRecords(items, counts)
+	s.db.wroteRecords(size, len(items), counts)
 	if s.written += size; s.written >= s.maxBytes || time.Since(s.opened) >= s.hold {
 		s.commitLocked()
 	}

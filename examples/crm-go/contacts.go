@@ -87,7 +87,7 @@ func syncContacts(s *ferry.Sync) error {
 			return err
 		}
 		// Queued: the host saves the page while the loop fetches the next one. A page the
-		// host refuses is reported by a later call (the next QueueSave, or Flush below).
+		// host refuses is reported by a later call (a later QueueSave, or Flush below).
 		if err := s.QueueSave("Contact", contacts); err != nil {
 			return err
 		}

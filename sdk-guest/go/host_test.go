@@ -140,8 +140,11 @@ func waitsForQueue(f hostFunc) bool {
 // once, the batch when it is saved, whose failure is held for the next call that waits.
 func (th *testHost) queue(arg []byte) error {
 	model, _, ok := bytes.Cut(arg, []byte("\n"))
-	if !ok || len(model) == 0 {
+	if !ok {
 		return hostError("no model header")
+	}
+	if err := checkModel(string(model)); err != nil {
+		return hostError(err.Error())
 	}
 	out, err := th.recordsCall(fnRecordsSave, arg)
 	if err != nil {

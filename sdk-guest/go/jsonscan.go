@@ -20,15 +20,8 @@ import (
 // maxJSONDepth is the deepest nesting of arrays and objects json.Valid accepts.
 const maxJSONDepth = 10000
 
-// validJSON reports whether data is a valid JSON encoding, exactly as json.Valid does: one
-// value between optional spaces, tabs, CRs and LFs, nested at most 10000 deep, with no
-// check that the bytes of strings are UTF-8.
-func validJSON(data []byte) bool {
-	return scanJSON(data, nil)
-}
-
-// A probe asks scanJSON for the value at a path, which it finds as lookupJSON would: the
-// first member of each object whose key matches.
+// A probe asks scanJSON for the value at a path: the first member of each object whose key
+// matches.
 type probe struct {
 	keys  []string // the path, split at the dots; none for the whole document
 	state uint8
@@ -65,9 +58,11 @@ func (p *probe) value(data []byte) ([]byte, bool) {
 	return data[p.start:p.end], true
 }
 
-// scanJSON reports whether data is valid JSON, as validJSON does, and in the same pass finds
-// in data what lookupJSON would find at the path of each of probes, and how many elements
-// countArray would count in it. The probes mean nothing when data is not valid.
+// scanJSON reports whether data is valid JSON, exactly as json.Valid does (one value between
+// optional spaces, tabs, CRs and LFs, nested at most 10000 deep, with no check that the bytes
+// of strings are UTF-8), and in the same pass finds in data the value at the path of each of
+// probes and, if it is an array, how many elements it has. The probes mean nothing when data
+// is not valid.
 func scanJSON(data []byte, probes []probe) bool {
 	var stackBuf [64]bool
 	stack := stackBuf[:0] // the open containers: true for an object, false for an array
@@ -75,14 +70,12 @@ func scanJSON(data []byte, probes []probe) bool {
 	// is of interest to a probe.
 	watch := 0
 	i := skipSpace(data, 0)
-	if len(probes) > 0 {
-		for k := range probes {
-			probes[k].start, probes[k].end, probes[k].count = 0, 0, 0
-			probes[k].state, probes[k].level = probeSearching, 0
-			probes[k].valueAt(data, i, 0)
-		}
-		watch = watchLevel(probes)
+	for k := range probes {
+		probes[k].start, probes[k].end, probes[k].count = 0, 0, 0
+		probes[k].state, probes[k].level = probeSearching, 0
+		probes[k].valueAt(data, i, 0)
 	}
+	watch = watchLevel(probes)
 	// startItem starts the next element or member of the innermost container at data[i],
 	// checking a member's key, and returns the index of its value, or -1.
 	startItem := func(i int) int {
@@ -309,13 +302,6 @@ func stringSpecial(w uint64) uint64 {
 	return ((q-lsbs)&^q | (s-lsbs)&^s | (w-lsbs*0x20)&^w) & msbs
 }
 
-// quoteOrBackslash is stringSpecial for '"' and '\\' only.
-func quoteOrBackslash(w uint64) uint64 {
-	q := w ^ (lsbs * '"')
-	s := w ^ (lsbs * '\\')
-	return ((q-lsbs)&^q | (s-lsbs)&^s) & msbs
-}
-
 func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
@@ -375,49 +361,6 @@ func skipDigits(b []byte, i int) int {
 	return i
 }
 
-// lookupJSON returns the value at path in the valid JSON document data, and whether it is
-// there. path is a dot-separated list of object keys ("meta.next_cursor"); "" is the whole
-// document.
-func lookupJSON(data []byte, path string) ([]byte, bool) {
-	v := trimJSONSpace(data)
-	if path == "" {
-		return v, len(v) > 0
-	}
-	for _, key := range strings.Split(path, ".") {
-		var ok bool
-		if v, ok = member(v, key); !ok {
-			return nil, false
-		}
-	}
-	return v, true
-}
-
-// member returns the value of key in obj, a valid JSON value, if obj is an object holding key.
-func member(obj []byte, key string) ([]byte, bool) {
-	if len(obj) == 0 || obj[0] != '{' {
-		return nil, false
-	}
-	i := 1
-	for {
-		i = skipSpace(obj, i)
-		if i >= len(obj) || obj[i] != '"' {
-			return nil, false // '}' or the end
-		}
-		kEnd := skipString(obj, i)
-		match := keyEquals(obj[i:kEnd], key)
-		i = skipSpace(obj, kEnd) + 1 // past ':'
-		i = skipSpace(obj, i)
-		vEnd := skipValue(obj, i)
-		if match {
-			return obj[i:vEnd], true
-		}
-		i = skipSpace(obj, vEnd)
-		if i < len(obj) && obj[i] == ',' {
-			i++
-		}
-	}
-}
-
 // keyEquals reports whether the JSON string quoted equals key.
 func keyEquals(quoted []byte, key string) bool {
 	raw := quoted[1 : len(quoted)-1]
@@ -433,13 +376,6 @@ func splitArray(arr []byte) []json.RawMessage {
 	var elems []json.RawMessage
 	eachElement(arr, func(e []byte) { elems = append(elems, e) })
 	return elems
-}
-
-// countArray returns the number of elements of arr, a valid JSON array.
-func countArray(arr []byte) int {
-	n := 0
-	eachElement(arr, func([]byte) { n++ })
-	return n
 }
 
 func eachElement(arr []byte, fn func([]byte)) {
@@ -499,40 +435,12 @@ func skipValue(b []byte, i int) int {
 	}
 }
 
-// skipString returns the index just past the JSON string that starts at b[i].
-func skipString(b []byte, i int) int {
-	for i++; i < len(b); i++ {
-		for i+8 <= len(b) {
-			if m := quoteOrBackslash(binary.LittleEndian.Uint64(b[i:])); m != 0 {
-				i += bits.TrailingZeros64(m) >> 3
-				break
-			}
-			i += 8
-		}
-		if i >= len(b) {
-			break
-		}
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1
-		}
-	}
-	return i
-}
+// skipString returns the index just past the string that starts at b[i], valid JSON.
+func skipString(b []byte, i int) int { return scanString(b, i+1) }
 
 func skipSpace(b []byte, i int) int {
 	for i < len(b) && b[i] <= ' ' && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
 		i++
 	}
 	return i
-}
-
-func trimJSONSpace(b []byte) []byte {
-	b = b[skipSpace(b, 0):]
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t' || b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
-		b = b[:len(b)-1]
-	}
-	return b
 }

@@ -420,3 +420,72 @@ func BenchmarkPage(b *testing.B) {
 		}
 	})
 }
+
+// The reference functions scanJSON is checked against: each finds one thing by its own scan
+// of a page, as the pager did before scanJSON found them all in one pass.
+
+// validJSON reports whether data is a valid JSON encoding, exactly as json.Valid does: one
+// value between optional spaces, tabs, CRs and LFs, nested at most 10000 deep, with no
+// check that the bytes of strings are UTF-8.
+func validJSON(data []byte) bool {
+	return scanJSON(data, nil)
+}
+
+// lookupJSON returns the value at path in the valid JSON document data, and whether it is
+// there. path is a dot-separated list of object keys ("meta.next_cursor"); "" is the whole
+// document.
+func lookupJSON(data []byte, path string) ([]byte, bool) {
+	v := trimJSONSpace(data)
+	if path == "" {
+		return v, len(v) > 0
+	}
+	for _, key := range strings.Split(path, ".") {
+		var ok bool
+		if v, ok = member(v, key); !ok {
+			return nil, false
+		}
+	}
+	return v, true
+}
+
+// member returns the value of key in obj, a valid JSON value, if obj is an object holding key.
+func member(obj []byte, key string) ([]byte, bool) {
+	if len(obj) == 0 || obj[0] != '{' {
+		return nil, false
+	}
+	i := 1
+	for {
+		i = skipSpace(obj, i)
+		if i >= len(obj) || obj[i] != '"' {
+			return nil, false // '}' or the end
+		}
+		kEnd := skipString(obj, i)
+		match := keyEquals(obj[i:kEnd], key)
+		i = skipSpace(obj, kEnd) + 1 // past ':'
+		i = skipSpace(obj, i)
+		vEnd := skipValue(obj, i)
+		if match {
+			return obj[i:vEnd], true
+		}
+		i = skipSpace(obj, vEnd)
+		if i < len(obj) && obj[i] == ',' {
+			i++
+		}
+	}
+}
+
+// countArray returns the number of elements of arr, a valid JSON array.
+func countArray(arr []byte) int {
+	n := 0
+	eachElement(arr, func([]byte) { n++ })
+	return n
+}
+
+// trimJSONSpace trims JSON whitespace off both ends of b.
+func trimJSONSpace(b []byte) []byte {
+	b = b[skipSpace(b, 0):]
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t' || b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
+		b = b[:len(b)-1]
+	}
+	return b
+}

@@ -33,9 +33,9 @@ type page struct {
 	items  []byte // the items array, within resp.Body
 	count  int    // elements of items
 	cursor string // the next page's cursor, for CursorPagination
-	// value is the value at the pagination's valuePath in resp.Body, within it, if valueOK.
-	value   []byte
-	valueOK bool
+	// value is the value at the pagination's valuePath in resp.Body, within it; nil if there
+	// is none.
+	value []byte
 }
 
 // CursorPagination follows a cursor that each page's body holds and the next request sends as
@@ -72,8 +72,8 @@ func (p CursorPagination) first(req *Request) {
 }
 
 func (p CursorPagination) next(req *Request, pg *page) (bool, error) {
-	raw, ok := pg.value, pg.valueOK
-	if !ok {
+	raw := pg.value
+	if raw == nil {
 		return false, nil
 	}
 	cursor := string(raw)
@@ -228,7 +228,7 @@ func (p PagePagination) next(req *Request, pg *page) (bool, error) {
 		return false, fmt.Errorf("page parameter %q: %w", p.param(), err)
 	}
 	if p.TotalPagesPath != "" {
-		if raw, ok := pg.value, pg.valueOK; ok && string(raw) != "null" {
+		if raw := pg.value; raw != nil && string(raw) != "null" {
 			total, err := strconv.Atoi(string(raw))
 			if err != nil {
 				return false, fmt.Errorf("total pages at %q is %s, want an integer", p.TotalPagesPath, excerpt(raw, 40))
@@ -360,9 +360,10 @@ func (p *Pager) Next() bool {
 		return false
 	}
 	// One pass over the body checks it and finds the items and the pagination's value.
-	found := [2]probe{newProbe(p.p.itemsPath()), newProbe(p.p.valuePath())}
+	valuePath := p.p.valuePath()
+	found := [2]probe{newProbe(p.p.itemsPath()), newProbe(valuePath)}
 	probes := found[:1]
-	if p.p.valuePath() != "" {
+	if valuePath != "" {
 		probes = found[:2]
 	}
 	if !scanJSON(resp.Body, probes) {
@@ -380,7 +381,7 @@ func (p *Pager) Next() bool {
 		return fail(fmt.Errorf("items at %q are %s, want a JSON array", p.p.itemsPath(), excerpt(items, 40)))
 	}
 	p.pg = page{resp: resp, items: items, count: found[0].count}
-	p.pg.value, p.pg.valueOK = found[1].value(resp.Body)
+	p.pg.value, _ = found[1].value(resp.Body)
 	p.pages++
 	if p.more, err = p.p.next(&p.req, &p.pg); err != nil {
 		return fail(err)

@@ -91,7 +91,7 @@ pub fn sync_contacts(s: &mut ferry::Sync) -> ferry::Result<()> {
     while let Some(page) = pages.next(s)? {
         let contacts: Vec<Contact> = page.decode()?;
         // The host saves the page while the loop fetches the next. A page it refuses fails
-        // the next call that waits for the queue: the next page's queue_save, or the flush
+        // a later call that waits for the queue: a later page's queue_save, or the flush
         // below.
         s.queue_save("Contact", &contacts)?;
         for c in &contacts {
