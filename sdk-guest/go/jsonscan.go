@@ -378,6 +378,13 @@ func splitArray(arr []byte) []json.RawMessage {
 	return elems
 }
 
+// isEmptyArray reports whether arr, trimmed and starting with '[', is an empty array: only
+// spaces between its brackets, and nothing after them.
+func isEmptyArray(arr []byte) bool {
+	i := skipSpace(arr, 1)
+	return i == len(arr)-1 && arr[i] == ']'
+}
+
 func eachElement(arr []byte, fn func([]byte)) {
 	if len(arr) == 0 || arr[0] != '[' {
 		return

@@ -1,7 +1,6 @@
 package ferry
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 )
@@ -162,7 +161,7 @@ func (h *Host) batch(f hostFunc, verb, model string, v any, res any) error {
 	if err != nil {
 		return fmt.Errorf("ferry: %s %s: %w", verb, model, err)
 	}
-	if body := arg[len(model)+1:]; bytes.Equal(body, []byte("[]")) {
+	if isEmptyArray(arg[len(model)+1:]) {
 		return nil
 	}
 	out, err := h.call(f, arg)

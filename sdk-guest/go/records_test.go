@@ -186,9 +186,18 @@ func TestQueueSave(t *testing.T) {
 				{op: "queue", records: []contact(nil)},
 				{op: "queue", records: []contact{}},
 				{op: "queue", records: "[]"},
+				{op: "queue", records: " [ \n\t] "},
 				{op: "flush"},
 			},
 			wantCalls: []hostFunc{fnRecordsFlush},
+		},
+		{
+			name: "a raw batch that only starts like an empty one is sent",
+			steps: []queueStep{
+				{op: "queue", records: "[ ]x"},
+				{op: "flush", wantErr: "a queued records_queue failed"},
+			},
+			wantCalls: []hostFunc{fnRecordsQueue, fnRecordsFlush},
 		},
 		{
 			name: "bad model names",
