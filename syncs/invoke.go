@@ -233,7 +233,13 @@ func (r *Runner) EnqueueAction(ctx context.Context, integration, connection, act
 
 // retry runs a queued asynchronous action call from attempt first on, in the background.
 func (r *Runner) retry(run storage.Run, first int) {
+	r.mu.Lock() // see Shutdown
+	if r.isStopping() {
+		r.mu.Unlock()
+		return // the call stays queued; the next start takes it up
+	}
 	r.wg.Add(1)
+	r.mu.Unlock()
 	go func() {
 		defer r.wg.Done()
 		inv := Invocation{Kind: storage.KindAction, Integration: run.Integration, Connection: run.Connection,

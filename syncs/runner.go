@@ -323,7 +323,12 @@ func (r *Runner) Recover(ctx context.Context) error {
 // way to end. If ctx ends first, the remaining runs are cancelled (their status becomes
 // cancelled; their checkpoints, saved after each batch, stay) and Shutdown waits for that.
 func (r *Runner) Shutdown(ctx context.Context) {
+	// Under r.mu, where Trigger checks r.stopping and adds to r.wg: a run is either added
+	// before this (and waited for below) or refused with ErrStopping, never added while
+	// r.wg.Wait runs.
+	r.mu.Lock()
 	r.stopOnce.Do(func() { close(r.stopping) })
+	r.mu.Unlock()
 	done := make(chan struct{})
 	go func() {
 		r.wg.Wait()

@@ -423,6 +423,49 @@ func TestShutdown(t *testing.T) {
 	}
 }
 
+// A run triggered on another goroutine (the scheduler's) just before Shutdown, with nothing
+// else ordering the two, is waited for: Shutdown returns only once it has ended. Under -race
+// this also checks that the trigger's count of runs under way never races Shutdown's wait for
+// them (it once did, when Shutdown closed the runner without its lock).
+func TestShutdownWaitsForARunTriggeredElsewhere(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.deploy(t, "items-incremental.yaml", "kitchen")
+	e.connect(t, "items", "acme")
+	e.provider.set("a")
+	gate := make(chan struct{})
+	e.provider.mu.Lock()
+	e.provider.gate = gate // the run stays under way until cancelled
+	e.provider.mu.Unlock()
+	defer close(gate)
+
+	triggered := make(chan storage.Run, 1)
+	stay := make(chan struct{})
+	defer close(stay)
+	go func() {
+		run, err := e.runner.Trigger(ctx, "items", "acme", "items", TriggerOptions{Trigger: TriggerSchedule})
+		if err != nil {
+			t.Error(err)
+		}
+		triggered <- run
+		<-stay // the goroutine lives on, as the scheduler's does, so the detector keeps its history
+	}()
+	// No synchronisation with the trigger: time passes, as when a test's last poll of the
+	// store returns before the scheduler's Trigger has returned.
+	time.Sleep(20 * time.Millisecond)
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	e.runner.Shutdown(cctx) // as Server.Close does
+
+	run, err := e.db.Run(ctx, (<-triggered).ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.EndedAt == nil {
+		t.Errorf("Shutdown returned with run %s still %s", run.ID, run.Status)
+	}
+}
+
 // A run a dead server left running is marked failed and run again, from its checkpoint.
 func TestRecoverRerunsInterruptedRuns(t *testing.T) {
 	e := newEnv(t)
