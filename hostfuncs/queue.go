@@ -18,7 +18,8 @@ const maxQueuedBatches = 3
 // writeQueue holds a Call's queued writes (docs/abi.md, "Queued saves"): record batches from
 // records_queue and the checkpoints saved behind them. They are carried out in order, each on
 // its own goroutine once the one before it is done, while the guest goes on; so the guest
-// decodes its next pages while the host saves the last ones.
+// decodes its next pages while the host saves the last ones. A batch is parsed as soon as it
+// is queued: only the store's share of a save waits for the writes ahead of it.
 //
 // counts is written only by the queued writes, one after another, and read by the guest's
 // calls only once tail is closed, so it needs no lock; err is also read while writes run.
@@ -39,14 +40,18 @@ func (q *writeQueue) failure() error {
 }
 
 // enqueue queues write, which op asked for, behind the writes already queued, and returns a
-// channel closed once it is done.
-func (c *Call) enqueue(op Op, write func() error) chan struct{} {
+// channel closed once it is done. prepare, if not nil, runs at once, beside the writes ahead
+// of it: the work of a write that needs neither the store nor their results.
+func (c *Call) enqueue(op Op, prepare func(), write func() error) chan struct{} {
 	q := &c.queue
 	prev := q.tail
 	done := make(chan struct{})
 	q.tail = done
 	go func() {
 		defer close(done)
+		if prepare != nil {
+			prepare()
+		}
 		if prev != nil {
 			<-prev
 		}
@@ -99,8 +104,18 @@ func (c *Call) queueRecords(ctx context.Context, arg []byte) error {
 		return err
 	}
 	body = bytes.Clone(body) // arg aliases guest memory, or the worker's frame buffer
-	done := c.enqueue(OpRecordsQueue, func() error {
-		counts, err := c.saveBatch(ctx, scope, body)
+	var (
+		items    []records.Item
+		parseErr error
+	)
+	// Parsing (and hashing) the batch needs nothing of the writes ahead of it, so it runs
+	// while they are carried out; its refusal, like the rest of the save, waits its turn.
+	parse := func() { items, parseErr = records.ParseBatch(body) }
+	done := c.enqueue(OpRecordsQueue, parse, func() error {
+		if parseErr != nil {
+			return c.refuseBatch(scope.Model, parseErr)
+		}
+		counts, err := c.save(ctx, scope, items)
 		q.counts.Add(counts)
 		return err
 	})

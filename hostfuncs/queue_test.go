@@ -48,6 +48,14 @@ func TestQueuedSaves(t *testing.T) {
 			{op: OpRecordsGet, arg: "Contact\n[\"a\"]", wantErr: "records_get: " + dropped + ": Contact batch refused, nothing saved: record 0: not a JSON object"},
 			{op: OpRecordsGet, arg: "Contact\n[\"a\"]", want: `[]`},
 		}},
+		{"of two refused batches, the first is reported and the second dropped", []step{
+			// Batches are parsed as soon as they are queued, beside the writes ahead of
+			// them; a refusal still counts only in its turn.
+			{op: OpRecordsQueue, arg: "Contact\n[{\"name\":\"no id\"}]"},
+			{op: OpRecordsQueue, arg: "Contact\n[7]"},
+			{op: OpRecordsFlush, wantErr: dropped + `: Contact batch refused, nothing saved: record 0: "id" must be a non-empty string`},
+			{op: OpRecordsFlush, want: `{"added":0,"updated":0,"unchanged":0}`},
+		}},
 		{"the model is checked at once", []step{
 			{op: OpRecordsQueue, arg: "Deal\n[{\"id\":\"a\"}]", wantErr: `model "Deal" is not one of this function's models`},
 			{op: OpRecordsQueue, arg: "Contact", wantErr: `"MODEL\nJSON"`},

@@ -51,9 +51,14 @@ func (c *Call) saveRecords(ctx context.Context, arg []byte) ([]byte, error) {
 func (c *Call) saveBatch(ctx context.Context, scope storage.Scope, body []byte) (records.Counts, error) {
 	items, err := records.ParseBatch(body)
 	if err != nil {
-		return records.Counts{}, c.refuse(fmt.Errorf("%s batch refused, nothing saved: %w", scope.Model, err))
+		return records.Counts{}, c.refuseBatch(scope.Model, err)
 	}
 	return c.save(ctx, scope, items)
+}
+
+// refuseBatch refuses a batch of model that records.ParseBatch refused with err.
+func (c *Call) refuseBatch(model string, err error) error {
+	return c.refuse(fmt.Errorf("%s batch refused, nothing saved: %w", model, err))
 }
 
 // saveResult is records_save's answer.

@@ -34,7 +34,7 @@ func (c *Call) saveCheckpoint(ctx context.Context, arg []byte) error {
 	}
 	if c.queued() {
 		// Behind the batches queued before it, never ahead of them; and dropped if one fails.
-		c.enqueue(OpCheckpointSave, func() error { return c.writeCheckpoint(ctx, cp) })
+		c.enqueue(OpCheckpointSave, nil, func() error { return c.writeCheckpoint(ctx, cp) })
 		return nil
 	}
 	return c.writeCheckpoint(ctx, cp)
