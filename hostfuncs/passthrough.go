@@ -68,12 +68,12 @@ func (c *Call) httpSave(ctx context.Context, arg []byte) ([]byte, error) {
 	}
 	items, ok := records.Lookup(resp.Body, s.Items)
 	if !ok {
-		return nil, c.refuse(fmt.Errorf("%s batch refused, nothing saved: no items at %q in the response body", s.Model, s.Items))
+		return nil, c.refuseBatch(s.Model, fmt.Errorf("no items at %q in the response body", s.Items))
 	}
 	if !bytes.Equal(items, []byte("null")) {
 		batch, err := records.ParseBatchBy(items, s.ID)
 		if err != nil {
-			return nil, c.refuse(fmt.Errorf("%s batch refused, nothing saved: items at %q: %w", s.Model, s.Items, err))
+			return nil, c.refuseBatch(s.Model, fmt.Errorf("items at %q: %w", s.Items, err))
 		}
 		counts, err := c.save(ctx, scope, batch)
 		if err != nil {

@@ -40,23 +40,18 @@ func (c *Call) saveRecords(ctx context.Context, arg []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	counts, err := c.saveBatch(ctx, scope, body)
+	items, err := records.ParseBatch(body)
+	if err != nil {
+		return nil, c.refuseBatch(scope.Model, err)
+	}
+	counts, err := c.save(ctx, scope, items)
 	if err != nil {
 		return nil, err
 	}
 	return json.Marshal(saveResult{counts.Added, counts.Updated, counts.Unchanged})
 }
 
-// saveBatch parses, validates, stores and counts a batch, the JSON array body.
-func (c *Call) saveBatch(ctx context.Context, scope storage.Scope, body []byte) (records.Counts, error) {
-	items, err := records.ParseBatch(body)
-	if err != nil {
-		return records.Counts{}, c.refuseBatch(scope.Model, err)
-	}
-	return c.save(ctx, scope, items)
-}
-
-// refuseBatch refuses a batch of model that records.ParseBatch refused with err.
+// refuseBatch refuses a batch of model, of which nothing is saved, for the reason err.
 func (c *Call) refuseBatch(model string, err error) error {
 	return c.refuse(fmt.Errorf("%s batch refused, nothing saved: %w", model, err))
 }
@@ -88,7 +83,7 @@ func (c *Call) save(ctx context.Context, scope storage.Scope, items []records.It
 	}
 	counts, err := save(ctx, scope, items, c.now(), opts...)
 	if errors.Is(err, storage.ErrRefused) {
-		return counts, c.refuse(fmt.Errorf("%s batch refused, nothing saved: %w", scope.Model, errors.Unwrap(err)))
+		return counts, c.refuseBatch(scope.Model, errors.Unwrap(err))
 	}
 	if err != nil {
 		return counts, c.storeErr(fmt.Errorf("save %s batch of %d: %w", scope.Model, len(items), err))

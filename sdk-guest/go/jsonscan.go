@@ -66,16 +66,15 @@ func (p *probe) value(data []byte) ([]byte, bool) {
 func scanJSON(data []byte, probes []probe) bool {
 	var stackBuf [64]bool
 	stack := stackBuf[:0] // the open containers: true for an object, false for an array
-	// watch is the deepest level at which a key, an array element or the end of a container
-	// is of interest to a probe.
-	watch := 0
 	i := skipSpace(data, 0)
 	for k := range probes {
 		probes[k].start, probes[k].end, probes[k].count = 0, 0, 0
 		probes[k].state, probes[k].level = probeSearching, 0
 		probes[k].valueAt(data, i, 0)
 	}
-	watch = watchLevel(probes)
+	// watch is the deepest level at which a key, an array element or the end of a container
+	// is of interest to a probe.
+	watch := watchLevel(probes)
 	// startItem starts the next element or member of the innermost container at data[i],
 	// checking a member's key, and returns the index of its value, or -1.
 	startItem := func(i int) int {
@@ -87,14 +86,15 @@ func scanJSON(data []byte, probes []probe) bool {
 			return i
 		}
 		keyStart := i
-		if i = scanKey(data, i); i < 0 {
+		keyEnd, value := scanKey(data, i)
+		if value < 0 {
 			return -1
 		}
 		if level <= watch {
-			key(probes, data, keyStart, i, level)
+			key(probes, data[keyStart:keyEnd], data, value, level)
 			watch = watchLevel(probes)
 		}
-		return i
+		return value
 	}
 	for {
 		// A value starts at data[i], spaces skipped.
@@ -167,19 +167,20 @@ func scanJSON(data []byte, probes []probe) bool {
 }
 
 // scanKey checks the key that starts at data[i] with the colon and spaces after it, and
-// returns the index of the member's value, or -1.
-func scanKey(data []byte, i int) int {
+// returns the index just past the key's closing quote and the index of the member's value;
+// value is -1 if they are not there.
+func scanKey(data []byte, i int) (keyEnd, value int) {
 	if i >= len(data) || data[i] != '"' {
-		return -1
+		return 0, -1
 	}
-	if i = scanString(data, i+1); i < 0 {
-		return -1
+	if keyEnd = scanString(data, i+1); keyEnd < 0 {
+		return 0, -1
 	}
-	i = skipSpace(data, i)
+	i = skipSpace(data, keyEnd)
 	if i >= len(data) || data[i] != ':' {
-		return -1
+		return 0, -1
 	}
-	return skipSpace(data, i+1)
+	return keyEnd, skipSpace(data, i+1)
 }
 
 // watchLevel returns the deepest level at which some probe of probes waits for an event.
@@ -210,16 +211,13 @@ func (p *probe) valueAt(data []byte, i, level int) {
 	}
 }
 
-// key tells probes of the key data[start:] of a member of the object at level whose value
-// starts at data[value].
-func key(probes []probe, data []byte, start, value, level int) {
+// key tells probes of the key quoted, with its quotes, of a member of the object at level
+// whose value starts at data[value].
+func key(probes []probe, quoted, data []byte, value, level int) {
 	for k := range probes {
 		p := &probes[k]
-		if p.state == probeSearching && p.level == level {
-			end := skipString(data, start)
-			if keyEquals(data[start:end], p.keys[level-1]) {
-				p.valueAt(data, value, level)
-			}
+		if p.state == probeSearching && p.level == level && keyEquals(quoted, p.keys[level-1]) {
+			p.valueAt(data, value, level)
 		}
 	}
 }

@@ -227,19 +227,18 @@ func (p PagePagination) next(req *Request, pg *page) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("page parameter %q: %w", p.param(), err)
 	}
-	if p.TotalPagesPath != "" {
-		if raw := pg.value; raw != nil && string(raw) != "null" {
-			total, err := strconv.Atoi(string(raw))
-			if err != nil {
-				return false, fmt.Errorf("total pages at %q is %s, want an integer", p.TotalPagesPath, excerpt(raw, 40))
-			}
-			last := total
-			if p.ZeroBased {
-				last = total - 1
-			}
-			if n >= last {
-				return false, nil
-			}
+	// Without TotalPagesPath the pager looks for no value, and pg.value is nil.
+	if raw := pg.value; raw != nil && string(raw) != "null" {
+		total, err := strconv.Atoi(string(raw))
+		if err != nil {
+			return false, fmt.Errorf("total pages at %q is %s, want an integer", p.TotalPagesPath, excerpt(raw, 40))
+		}
+		last := total
+		if p.ZeroBased {
+			last = total - 1
+		}
+		if n >= last {
+			return false, nil
 		}
 	}
 	req.Query.Set(p.param(), strconv.Itoa(n+1))

@@ -69,11 +69,12 @@ pub(crate) fn split_array(arr: &[u8]) -> Vec<&[u8]> {
     elems
 }
 
-/// Reports whether `arr`, which starts with `[`, has no elements (as `count_array(arr) == 0`
-/// would), without going past its first element.
+/// Reports whether `arr`, trimmed and starting with `[`, is an empty array: only whitespace
+/// between its brackets and nothing after them. Anything else, malformed or not, is not empty,
+/// so that a bad batch reaches the host, which refuses it, instead of vanishing.
 pub(crate) fn is_empty_array(arr: &[u8]) -> bool {
     let i = skip_space(arr, 1);
-    i >= arr.len() || arr[i] == b']'
+    i + 1 == arr.len() && arr[i] == b']'
 }
 
 /// Returns the number of elements of `arr`, a valid JSON array.
@@ -141,18 +142,10 @@ fn skip_value(b: &[u8], mut i: usize) -> usize {
     }
 }
 
-/// Returns the index just past the JSON string that starts at `b[i]`.
-fn skip_string(b: &[u8], mut i: usize) -> usize {
-    i += 1;
-    while i < b.len() {
-        match b[i] {
-            b'\\' => i += 1,
-            b'"' => return i + 1,
-            _ => {}
-        }
-        i += 1;
-    }
-    i
+/// Returns the index just past the JSON string that starts at `b[i]` (the end of `b` if the
+/// string does not end).
+fn skip_string(b: &[u8], i: usize) -> usize {
+    string_end(b, i + 1).unwrap_or(b.len())
 }
 
 fn skip_space(b: &[u8], mut i: usize) -> usize {
@@ -615,11 +608,20 @@ mod tests {
 
     #[test]
     fn empty_arrays() {
-        let arrays: &[&[u8]] = &[
-            b"[]", b"[ ]", b"[\n\t]", b"[", b"[ ", b"[1]", b"[ {}]", b"[,]", b"[ ]x",
+        let tests: &[(&[u8], bool)] = &[
+            (b"[]", true),
+            (b"[ ]", true),
+            (b"[\n\t]", true),
+            (b"[", false),
+            (b"[ ", false),
+            (b"[1]", false),
+            (b"[ {}]", false),
+            (b"[,]", false),
+            (b"[ ]x", false),
+            (b"[]]", false),
         ];
-        for arr in arrays {
-            assert_eq!(is_empty_array(arr), count_array(arr) == 0, "{:?}", arr);
+        for (arr, want) in tests {
+            assert_eq!(is_empty_array(arr), *want, "{:?}", arr);
         }
     }
 

@@ -417,26 +417,25 @@ impl sealed::Scheme for PagePagination {
             .query_value(self.param())
             .parse()
             .map_err(|e| format!("page parameter {:?}: {}", self.param(), e))?;
-        if !self.total_pages_path.is_empty() {
-            if let Some(raw) = value.filter(|r| *r != b"null") {
-                let total: u64 = std::str::from_utf8(raw)
-                    .ok()
-                    .and_then(|s| s.parse().ok())
-                    .ok_or_else(|| {
-                        format!(
-                            "total pages at {:?} is {}, want an integer",
-                            self.total_pages_path,
-                            excerpt(raw, 40)
-                        )
-                    })?;
-                let last = if self.zero_based {
-                    total.saturating_sub(1)
-                } else {
-                    total
-                };
-                if n >= last {
-                    return Ok(false);
-                }
+        // Without total_pages_path the pager looks for no value, and `value` is None.
+        if let Some(raw) = value.filter(|r| *r != b"null") {
+            let total: u64 = std::str::from_utf8(raw)
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| {
+                    format!(
+                        "total pages at {:?} is {}, want an integer",
+                        self.total_pages_path,
+                        excerpt(raw, 40)
+                    )
+                })?;
+            let last = if self.zero_based {
+                total.saturating_sub(1)
+            } else {
+                total
+            };
+            if n >= last {
+                return Ok(false);
             }
         }
         req.set_query(self.param(), (n + 1).to_string());

@@ -324,6 +324,21 @@ fn queue_save_and_flush() {
             pending: None,
         },
         Case {
+            name: "a raw batch that only starts like an empty one is sent, and refused",
+            run: Box::new(|s| {
+                s.queue_save_raw("Item", b"[ ]x")?;
+                s.flush().map(|_| ())
+            }),
+            failure: Some(
+                "ferry: flush: a queued records_queue failed, and the writes queued after it were dropped: save Item batch: trailing characters at line 1 column 4"
+                    .to_string(),
+            ),
+            calls: vec![RecordsQueue, RecordsFlush],
+            ids: vec![],
+            checkpoint: None,
+            pending: None,
+        },
+        Case {
             name: "bad model",
             run: Box::new(|s| s.queue_save("Con tact", &[Item { id: "a".into() }])),
             failure: Some(

@@ -100,14 +100,16 @@ impl std::str::FromStr for Timestamp {
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut buf = [0u8; MAX_RFC3339];
-        match self.format_into(&mut buf) {
-            Some(n) => f.write_str(as_ascii(&buf[..n])),
-            None => self.format_slow(f),
+        let (year, n) = self.write_rfc3339(&mut buf);
+        if four_digits(year) {
+            f.write_str(as_ascii(&buf[..n]))
+        } else {
+            write!(f, "{:04}{}", year, as_ascii(&buf[4..n]))
         }
     }
 }
 
-/// The longest text [`Timestamp::format_into`] writes: `YYYY-MM-DDTHH:MM:SS.NNNNNNNNN+HH:MM`.
+/// The longest text [`Timestamp::write_rfc3339`] writes: `YYYY-MM-DDTHH:MM:SS.NNNNNNNNN+HH:MM`.
 const MAX_RFC3339: usize = 35;
 
 /// `b`, which holds only ASCII, as text.
@@ -115,19 +117,23 @@ fn as_ascii(b: &[u8]) -> &str {
     std::str::from_utf8(b).expect("RFC 3339 text is ASCII")
 }
 
+/// Reports whether `year` is written in four digits, as every year parse reads is.
+fn four_digits(year: i64) -> bool {
+    (0..=9999).contains(&year)
+}
+
 impl Timestamp {
-    /// Writes the timestamp into `buf` and returns its length, for years 0 to 9999 (all that
-    /// parse reads, so every provider's): a record holds two timestamps or more, and a page a
-    /// thousand records, which `write!` would make a tenth of the cost of encoding the page.
-    /// `None` for other years.
-    fn format_into(&self, buf: &mut [u8; MAX_RFC3339]) -> Option<usize> {
+    /// Writes the timestamp into `buf` by hand, digit by digit: a record holds two timestamps
+    /// or more, and a page a thousand records, which `write!` would make half the cost of
+    /// encoding the page. It returns the year and the text's length: `buf[4..len]` is what
+    /// follows the year, and `buf[..4]` the year when it has four digits ([`four_digits`]).
+    fn write_rfc3339(&self, buf: &mut [u8; MAX_RFC3339]) -> (i64, usize) {
         let local = self.secs + self.offset as i64;
         let (y, m, d) = civil_from_days(local.div_euclid(86_400));
-        if !(0..=9999).contains(&y) {
-            return None;
-        }
         let t = local.rem_euclid(86_400);
-        put_digits(&mut buf[0..4], y as u32);
+        if four_digits(y) {
+            put_digits(&mut buf[0..4], y as u32);
+        }
         buf[4] = b'-';
         put_digits(&mut buf[5..7], m as u32);
         buf[7] = b'-';
@@ -149,41 +155,14 @@ impl Timestamp {
         }
         if self.offset == 0 {
             buf[n] = b'Z';
-            return Some(n + 1);
+            return (y, n + 1);
         }
         buf[n] = if self.offset < 0 { b'-' } else { b'+' };
         let off = self.offset.unsigned_abs() / 60;
         put_digits(&mut buf[n + 1..n + 3], off / 60);
         buf[n + 3] = b':';
         put_digits(&mut buf[n + 4..n + 6], off % 60);
-        Some(n + 6)
-    }
-
-    /// Writes a timestamp whose year has more or fewer than four digits.
-    fn format_slow(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let local = self.secs + self.offset as i64;
-        let (y, m, d) = civil_from_days(local.div_euclid(86_400));
-        let t = local.rem_euclid(86_400);
-        write!(
-            f,
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-            y,
-            m,
-            d,
-            t / 3600,
-            t / 60 % 60,
-            t % 60
-        )?;
-        if self.nanos > 0 {
-            let frac = format!("{:09}", self.nanos);
-            write!(f, ".{}", frac.trim_end_matches('0'))?;
-        }
-        if self.offset == 0 {
-            return f.write_str("Z");
-        }
-        let sign = if self.offset < 0 { '-' } else { '+' };
-        let off = self.offset.abs() / 60;
-        write!(f, "{}{:02}:{:02}", sign, off / 60, off % 60)
+        (y, n + 6)
     }
 }
 
@@ -198,9 +177,9 @@ fn put_digits(dst: &mut [u8], mut v: u32) {
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         let mut buf = [0u8; MAX_RFC3339];
-        match self.format_into(&mut buf) {
-            Some(n) => s.serialize_str(as_ascii(&buf[..n])),
-            None => s.collect_str(self),
+        match self.write_rfc3339(&mut buf) {
+            (year, n) if four_digits(year) => s.serialize_str(as_ascii(&buf[..n])),
+            _ => s.collect_str(self),
         }
     }
 }
@@ -360,7 +339,7 @@ mod tests {
 
     #[test]
     fn writes_years_beyond_four_digits() {
-        // Years outside 0-9999 take the slower path, which writes them as it always has.
+        // Years outside 0-9999 are written as they always were: at least four digits, signed.
         let tests = [
             (
                 Timestamp::from_unix(253_402_300_800, 0),
