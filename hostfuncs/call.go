@@ -56,8 +56,9 @@ type Fetcher interface {
 
 // Call is the host's side of one plugin invocation (a sync run, an action call): the scope the
 // plugin acts in and what it has done so far. A Call serves one guest, whose host calls arrive
-// one at a time, so it is not safe for concurrent use; its queued writes, which run beside the
-// guest's calls, touch only what no call that runs meanwhile touches.
+// one at a time, so it is not safe for concurrent use; its queued writes and the requests
+// http_start sent, which run beside the guest's calls, touch only what no call that runs
+// meanwhile touches.
 type Call struct {
 	Integration string
 	Connection  string
@@ -100,6 +101,7 @@ type Call struct {
 	fatal   error
 	refused error
 	queue   writeQueue
+	started startedRequests
 }
 
 // OversizeArg is the refusal of an argument of size bytes, over MaxArgSize, to host function
@@ -128,7 +130,7 @@ func (c *Call) Dispatch(ctx context.Context, op Op, arg []byte) ([]byte, error) 
 		}
 	}
 	if c.Batch != nil && op.readsOrWritesStore() {
-		if err := c.Flush(); err != nil {
+		if err := c.flush(); err != nil {
 			return nil, fmt.Errorf("%s: %w", op, err)
 		}
 	}
@@ -142,6 +144,10 @@ func (c *Call) Dispatch(ctx context.Context, op Op, arg []byte) ([]byte, error) 
 		}
 	case OpHTTP:
 		res, err = c.http(ctx, arg)
+	case OpHTTPStart:
+		res, err = c.httpStart(ctx, arg)
+	case OpHTTPWait:
+		res, err = c.httpWait(arg)
 	case OpRecordsSave:
 		res, err = c.saveRecords(ctx, arg)
 	case OpRecordsQueue:
@@ -194,10 +200,18 @@ func (c *Call) Dispatch(ctx context.Context, op Op, arg []byte) ([]byte, error) 
 	return res, nil
 }
 
-// Flush waits for the call's queued writes and commits what its Batch holds. The runner
+// Flush ends the call's background work: it cancels the requests the plugin started and
+// never waited for, waits for its queued writes and commits what its Batch holds. The runner
 // calls it when the plugin has returned, before it reads the store or ends the run. A failure
 // is also Fatal, and so is a queued write's that the plugin was never told of.
 func (c *Call) Flush() error {
+	c.abandonStarted()
+	return c.flush()
+}
+
+// flush waits for the call's queued writes and commits what its Batch holds, as Flush does
+// when the call ends, and before a host function other than the Batch's reaches the store.
+func (c *Call) flush() error {
 	unseen := c.drain()
 	if unseen != nil && c.fatal == nil {
 		c.fatal = unseen

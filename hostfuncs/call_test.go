@@ -2,7 +2,9 @@ package hostfuncs
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -195,6 +197,65 @@ func TestHTTP(t *testing.T) {
 	noHTTP := &Call{}
 	if _, err := noHTTP.Dispatch(context.Background(), OpHTTP, []byte(`{"path":"/"}`)); err == nil {
 		t.Error("a call without HTTP access fetched")
+	}
+}
+
+// TestHTTPStart checks that http_start sends its request in the background, that http_wait
+// answers as http does, once per request, and that Flush cancels what was never waited for.
+func TestHTTPStart(t *testing.T) {
+	c, _, _ := newCall(t)
+	fetched := make(chan string, MaxStartedRequests+1)
+	c.HTTP = fetchFunc(func(ctx context.Context, r proxy.Request) (*proxy.Response, error) {
+		fetched <- r.Path
+		switch r.Path {
+		case "/fail":
+			return nil, errors.New("connection refused")
+		case "/slow":
+			<-ctx.Done() // answers only once cancelled
+			return nil, ctx.Err()
+		}
+		return &proxy.Response{Status: 200, Body: []byte("page " + r.Query.Get("page"))}, nil
+	})
+	runSteps(t, c, []step{
+		{op: OpHTTPStart, arg: `{"path":"/p","query":{"page":["1"]}}`, want: "1"},
+		{op: OpHTTPStart, arg: `{"path":"/p","query":{"page":["2"]}}`, want: "2"},
+		{op: OpHTTPStart, arg: `{"path":"/fail"}`, want: "3"},
+	})
+	// All three were sent before any was waited for.
+	for range 3 {
+		<-fetched
+	}
+	runSteps(t, c, []step{
+		{op: OpHTTPWait, arg: "2", want: "{\"status\":200,\"headers\":null}\npage 2"},
+		{op: OpHTTPWait, arg: "2", wantErr: `no request with id "2" is started`},
+		{op: OpHTTPWait, arg: "1", want: "{\"status\":200,\"headers\":null}\npage 1"},
+		{op: OpHTTPWait, arg: "3", wantErr: "http_wait: connection refused"},
+		{op: OpHTTPWait, arg: "x", wantErr: `no request with id "x"`},
+		{op: OpHTTPWait, arg: "", wantErr: `no request with id ""`},
+		{op: OpHTTPStart, arg: `{}`, wantErr: `exactly one of "path" and "url"`},
+		{op: OpHTTPStart, arg: `nope`, wantErr: "REQUEST_JSON"},
+	})
+
+	// The most requests that may be outstanding, the last never answering unless cancelled.
+	for i := range MaxStartedRequests - 1 {
+		runSteps(t, c, []step{{op: OpHTTPStart, arg: `{"path":"/p"}`, want: strconv.Itoa(4 + i)}})
+	}
+	runSteps(t, c, []step{
+		{op: OpHTTPStart, arg: `{"path":"/slow"}`, want: strconv.Itoa(3 + MaxStartedRequests)},
+		{op: OpHTTPStart, arg: `{"path":"/p"}`, wantErr: "8 requests are started and not waited for"},
+		{op: OpHTTPWait, arg: "4", want: "{\"status\":200,\"headers\":null}\npage "},
+		{op: OpHTTPStart, arg: `{"path":"/p"}`, want: strconv.Itoa(4 + MaxStartedRequests)},
+	})
+	// Flush returns only once every request is over: the slow one was cancelled.
+	if err := c.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(c.started.byID); n != 0 {
+		t.Errorf("%d requests left after Flush", n)
+	}
+	noHTTP := &Call{}
+	if _, err := noHTTP.Dispatch(context.Background(), OpHTTPStart, []byte(`{"path":"/"}`)); err == nil {
+		t.Error("a call without HTTP access started a request")
 	}
 }
 

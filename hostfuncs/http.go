@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/ferrysync/ferry/proxy"
@@ -82,4 +83,81 @@ func (c *Call) http(ctx context.Context, arg []byte) ([]byte, error) {
 		return nil, err
 	}
 	return EncodeResponse(resp), nil
+}
+
+// MaxStartedRequests is how many requests a guest may have started with http_start and not
+// yet waited for: enough to fetch ahead, few enough that the responses held stay bounded.
+const MaxStartedRequests = 8
+
+// startedRequests are a Call's requests sent in the background by http_start, by id, until
+// http_wait takes their responses. Only the guest's calls touch the map; each request's
+// goroutine sets only its own answer, before it closes done.
+type startedRequests struct {
+	last uint64 // the last id given
+	byID map[uint64]*startedRequest
+}
+
+type startedRequest struct {
+	cancel context.CancelFunc
+	done   chan struct{} // closed once resp and err are set
+	resp   *proxy.Response
+	err    error
+}
+
+// httpStart is http_start: it checks the request now, sends it on a goroutine, as http would
+// (rate limit, retries, redaction, the exchange logged), and returns its id for http_wait.
+func (c *Call) httpStart(ctx context.Context, arg []byte) ([]byte, error) {
+	if c.HTTP == nil {
+		return nil, fmt.Errorf("no HTTP access in this call")
+	}
+	s := &c.started
+	if len(s.byID) >= MaxStartedRequests {
+		return nil, fmt.Errorf("%d requests are started and not waited for, the most there may be: wait for one first", len(s.byID))
+	}
+	req, err := DecodeRequest(arg)
+	if err != nil {
+		return nil, err
+	}
+	// The request outlives this host call, not the guest's call: the call's context ends
+	// with it, and Flush cancels what the guest never waited for.
+	ctx, cancel := context.WithCancel(ctx)
+	r := &startedRequest{cancel: cancel, done: make(chan struct{})}
+	if s.byID == nil {
+		s.byID = make(map[uint64]*startedRequest)
+	}
+	s.last++
+	s.byID[s.last] = r
+	go func() {
+		defer close(r.done)
+		r.resp, r.err = c.HTTP.Fetch(ctx, req)
+	}()
+	return strconv.AppendUint(nil, s.last, 10), nil
+}
+
+// httpWait is http_wait: it waits for the request http_start gave the id of and answers as
+// http does. A request is waited for once.
+func (c *Call) httpWait(arg []byte) ([]byte, error) {
+	s := &c.started
+	id, err := strconv.ParseUint(string(arg), 10, 64)
+	r := s.byID[id]
+	if err != nil || r == nil {
+		return nil, fmt.Errorf("no request with id %q is started and not yet waited for", arg)
+	}
+	delete(s.byID, id)
+	<-r.done
+	r.cancel()
+	if r.err != nil {
+		return nil, r.err
+	}
+	return EncodeResponse(r.resp), nil
+}
+
+// abandonStarted cancels the requests started and never waited for, and waits for their
+// goroutines to end, so that none outlives the call.
+func (c *Call) abandonStarted() {
+	for id, r := range c.started.byID {
+		r.cancel()
+		<-r.done
+		delete(c.started.byID, id)
+	}
 }

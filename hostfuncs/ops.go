@@ -28,6 +28,8 @@ const (
 	OpHTTPSave
 	OpRecordsQueue
 	OpRecordsFlush
+	OpHTTPStart
+	OpHTTPWait
 	opEnd // one past the last valid Op
 )
 
@@ -54,6 +56,8 @@ var opNames = [...]string{
 	OpHTTPSave:        "http_save",
 	OpRecordsQueue:    "records_queue",
 	OpRecordsFlush:    "records_flush",
+	OpHTTPStart:       "http_start",
+	OpHTTPWait:        "http_wait",
 }
 
 // String returns the import name of op, as a guest sees it.
@@ -80,8 +84,8 @@ func Ops() []Op {
 // and so must see the batch's writes committed first.
 func (op Op) readsOrWritesStore() bool {
 	switch op {
-	case OpLog, OpInput, OpHTTP, OpHTTPSave, OpRecordsSave, OpRecordsQueue, OpRecordsFlush, OpCheckpointSave,
-		OpMetadataGet, OpLastSyncTime, OpOutput, OpFail:
+	case OpLog, OpInput, OpHTTP, OpHTTPStart, OpHTTPWait, OpHTTPSave, OpRecordsSave, OpRecordsQueue, OpRecordsFlush,
+		OpCheckpointSave, OpMetadataGet, OpLastSyncTime, OpOutput, OpFail:
 		return false
 	}
 	return true
@@ -92,7 +96,8 @@ func (op Op) readsOrWritesStore() bool {
 // records_queue and checkpoint_save handle the queue themselves.
 func (op Op) waitsForQueue() bool {
 	switch op {
-	case OpLog, OpInput, OpHTTP, OpMetadataGet, OpLastSyncTime, OpOutput, OpFail, OpRecordsQueue, OpCheckpointSave:
+	case OpLog, OpInput, OpHTTP, OpHTTPStart, OpHTTPWait, OpMetadataGet, OpLastSyncTime, OpOutput, OpFail,
+		OpRecordsQueue, OpCheckpointSave:
 		return false
 	}
 	return true

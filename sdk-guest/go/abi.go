@@ -35,6 +35,8 @@ const (
 	fnHTTPSave
 	fnRecordsQueue
 	fnRecordsFlush
+	fnHTTPStart
+	fnHTTPWait
 )
 
 var hostFuncNames = [...]string{
@@ -60,6 +62,8 @@ var hostFuncNames = [...]string{
 	fnHTTPSave:        "http_save",
 	fnRecordsQueue:    "records_queue",
 	fnRecordsFlush:    "records_flush",
+	fnHTTPStart:       "http_start",
+	fnHTTPWait:        "http_wait",
 }
 
 // String returns the import's name in the "ferry" module.

@@ -26,6 +26,12 @@ func hostInput(ptr unsafe.Pointer, size uint32) int64
 //go:wasmimport ferry http
 func hostHTTP(ptr unsafe.Pointer, size uint32) int64
 
+//go:wasmimport ferry http_start
+func hostHTTPStart(ptr unsafe.Pointer, size uint32) int64
+
+//go:wasmimport ferry http_wait
+func hostHTTPWait(ptr unsafe.Pointer, size uint32) int64
+
 //go:wasmimport ferry records_save
 func hostRecordsSave(ptr unsafe.Pointer, size uint32) int64
 
@@ -99,6 +105,10 @@ func (wasmABI) call(f hostFunc, arg []byte) ([]byte, error) {
 		r = hostInput(ptr, size)
 	case fnHTTP:
 		r = hostHTTP(ptr, size)
+	case fnHTTPStart:
+		r = hostHTTPStart(ptr, size)
+	case fnHTTPWait:
+		r = hostHTTPWait(ptr, size)
 	case fnRecordsSave:
 		r = hostRecordsSave(ptr, size)
 	case fnRecordsUpdate:

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -40,12 +41,22 @@ type testHost struct {
 	// dropping the checkpoints queued behind it), and the counts records_flush returns.
 	queueErr    string     // the queued batch that failed, not yet reported
 	queueCounts SaveResult // what the queued batches saved since the last records_flush
+
+	// The answers to the requests http_start sent, by id, until http_wait takes them.
+	started     map[string]startedAnswer
+	lastStarted int
+}
+
+type startedAnswer struct {
+	res []byte
+	err error
 }
 
 var _ abi = (*testHost)(nil)
 
 func newTestHost(t *testing.T) *testHost {
-	return &testHost{t: t, errs: map[hostFunc]string{}, records: map[string]map[string]json.RawMessage{}}
+	return &testHost{t: t, errs: map[hostFunc]string{}, records: map[string]map[string]json.RawMessage{},
+		started: map[string]startedAnswer{}}
 }
 
 func (th *testHost) count(f hostFunc) int {
@@ -108,6 +119,20 @@ func (th *testHost) call(f hostFunc, arg []byte) ([]byte, error) {
 		return th.recordsCall(f, arg)
 	case fnHTTP:
 		return th.http(arg)
+	case fnHTTPStart:
+		// This host answers at once and keeps the answer until http_wait.
+		th.lastStarted++
+		id := strconv.Itoa(th.lastStarted)
+		res, err := th.http(arg)
+		th.started[id] = startedAnswer{res, err}
+		return []byte(id), nil
+	case fnHTTPWait:
+		a, ok := th.started[string(arg)]
+		if !ok {
+			return nil, hostError(fmt.Sprintf("no request with id %q is started and not yet waited for", arg))
+		}
+		delete(th.started, string(arg))
+		return a.res, a.err
 	case fnLinksGet, fnLinksPut, fnLinksDelete:
 		return th.linksCall(f, arg)
 	case fnTriggerSync:
@@ -130,7 +155,7 @@ func (th *testHost) call(f hostFunc, arg []byte) ([]byte, error) {
 // records_queue and records_flush included; checkpoint_save is queued instead.
 func waitsForQueue(f hostFunc) bool {
 	switch f {
-	case fnLog, fnInput, fnHTTP, fnMetadataGet, fnLastSyncTime, fnOutput, fnFail, fnCheckpointSave:
+	case fnLog, fnInput, fnHTTP, fnHTTPStart, fnHTTPWait, fnMetadataGet, fnLastSyncTime, fnOutput, fnFail, fnCheckpointSave:
 		return false
 	}
 	return true

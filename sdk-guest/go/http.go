@@ -104,11 +104,43 @@ func (c HTTPClient) Do(req Request) (*Response, error) {
 	if req.Method == "" {
 		req.Method = "GET"
 	}
-	target := req.target()
-	fail := func(err error) (*Response, error) {
-		return nil, fmt.Errorf("ferry: %s %s: %w", req.Method, target, err)
-	}
 	res, err := c.h.callRequest(fnHTTP, &req, req.Body)
+	return decodeResponse(res, err, req.Method, req.target())
+}
+
+// started is a request sent in the background by [HTTPClient.start]; [HTTPClient.wait] takes
+// its response.
+type started struct {
+	id             []byte // the host's id of the request
+	method, target string
+}
+
+// start sends req as Do does, but in the background (http_start): the host fetches the
+// response while the plugin goes on, until wait.
+func (c HTTPClient) start(req Request) (started, error) {
+	if req.Method == "" {
+		req.Method = "GET"
+	}
+	s := started{method: req.Method, target: req.target()}
+	id, err := c.h.callRequest(fnHTTPStart, &req, req.Body)
+	if err != nil {
+		return s, fmt.Errorf("ferry: %s %s: %w", s.method, s.target, err)
+	}
+	s.id = id
+	return s, nil
+}
+
+// wait waits for the response to a request start sent (http_wait), as Do answers.
+func (c HTTPClient) wait(s started) (*Response, error) {
+	res, err := c.h.call(fnHTTPWait, s.id)
+	return decodeResponse(res, err, s.method, s.target)
+}
+
+// decodeResponse parses the host's RESPONSE_JSON\nBODY, or words its failure.
+func decodeResponse(res []byte, err error, method, target string) (*Response, error) {
+	fail := func(err error) (*Response, error) {
+		return nil, fmt.Errorf("ferry: %s %s: %w", method, target, err)
+	}
 	if err != nil {
 		return fail(err)
 	}
@@ -117,7 +149,7 @@ func (c HTTPClient) Do(req Request) (*Response, error) {
 	if i := bytes.IndexByte(res, '\n'); i >= 0 {
 		head, body = res[:i], res[i+1:]
 	}
-	resp := &Response{method: req.Method, target: target}
+	resp := &Response{method: method, target: target}
 	if err := json.Unmarshal(head, resp); err != nil {
 		return fail(fmt.Errorf("decode host response %q: %w", excerpt(head, 80), err))
 	}

@@ -301,15 +301,23 @@ func (p OffsetPagination) next(req *Request, pg *page) (bool, error) {
 //
 // A page's data is valid until the next call to Next, which lets it go, so a sync that saves
 // each page as it comes keeps only one page in memory.
+//
+// The pager fetches ahead: once a page is fetched and its next request known, it asks the
+// host for the next page in the background (http_start), so the provider's answer arrives
+// while the plugin works on the page it has. A loop that stops before the end leaves one
+// request made for nothing, which the host cancels when the function returns; turn it off
+// with [Pager.Prefetch].
 type Pager struct {
-	c     HTTPClient
-	p     Pagination
-	req   Request
-	pg    page
-	split []json.RawMessage
-	pages int
-	more  bool
-	err   error
+	c          HTTPClient
+	p          Pagination
+	req        Request
+	pg         page
+	split      []json.RawMessage
+	pages      int
+	more       bool
+	err        error
+	noPrefetch bool
+	ahead      *started // the next page's request, sent in the background
 }
 
 // Paginate returns a [Pager] that fetches the pages of the listing req starts, as p describes.
@@ -321,6 +329,14 @@ func (c HTTPClient) Paginate(req Request, p Pagination) *Pager {
 	}
 	req.Query = q
 	return &Pager{c: c, p: p, req: req}
+}
+
+// Prefetch sets whether the pager asks for the next page while the plugin works on the last
+// (on by default), and returns p. Off, it asks only when Next is called: for a loop that may
+// stop early against a provider whose requests are dear.
+func (p *Pager) Prefetch(on bool) *Pager {
+	p.noPrefetch = !on
+	return p
 }
 
 // Next fetches the next page and reports whether there is one. It returns false at the end of
@@ -349,7 +365,16 @@ func (p *Pager) Next() bool {
 		p.err = fmt.Errorf("ferry: paginate %s %s: %w", method, target, err)
 		return false
 	}
-	resp, err := p.c.Do(p.req)
+	var (
+		resp *Response
+		err  error
+	)
+	if p.ahead != nil {
+		resp, err = p.c.wait(*p.ahead)
+		p.ahead = nil
+	} else {
+		resp, err = p.c.Do(p.req)
+	}
 	if err != nil {
 		p.err = err
 		return false
@@ -384,6 +409,12 @@ func (p *Pager) Next() bool {
 	p.pages++
 	if p.more, err = p.p.next(&p.req, &p.pg); err != nil {
 		return fail(err)
+	}
+	if p.more && !p.noPrefetch {
+		// A request that cannot be started is sent again, and fails, when its page is asked for.
+		if s, err := p.c.start(p.req); err == nil {
+			p.ahead = &s
+		}
 	}
 	return true
 }

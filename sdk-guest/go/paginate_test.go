@@ -1,6 +1,7 @@
 package ferry
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -298,5 +299,66 @@ func TestPagerRawIsBodySlice(t *testing.T) {
 	var v []json.RawMessage
 	if err := json.Unmarshal(raw, &v); err != nil || len(v) != 3 {
 		t.Errorf("Raw() = %s", raw)
+	}
+}
+
+// TestPaginatePrefetch checks that the pager asks for page N+1 (http_start) before it hands
+// out page N, takes it with http_wait, and asks only on Next with prefetch off.
+func TestPaginatePrefetch(t *testing.T) {
+	tests := []struct {
+		name     string
+		prefetch bool
+		// the host calls made, and the cursors of the requests the provider had, once each
+		// page is out
+		wantCalls, wantReqs []string
+	}{
+		{
+			name:     "on",
+			prefetch: true,
+			wantCalls: []string{
+				"http http_start",
+				"http http_start http_wait http_start",
+				"http http_start http_wait http_start http_wait",
+			},
+			wantReqs: []string{"first at-10", "first at-10 at-20", "first at-10 at-20"},
+		},
+		{
+			name:      "off",
+			prefetch:  false,
+			wantCalls: []string{"http", "http http", "http http http"},
+			wantReqs:  []string{"first", "first at-10", "first at-10 at-20"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			th, requests := listing(t, 25)
+			h := newHost(th)
+			p := h.HTTP.Paginate(Request{Path: "/cursor", Query: url.Values{"limit": {"10"}}},
+				CursorPagination{ItemsPath: "data", CursorPath: "meta.next", CursorParam: "cursor"}).Prefetch(tt.prefetch)
+			var ids int
+			for i := 0; p.Next(); i++ {
+				ids += p.Len()
+				var calls, reqs []string
+				for _, f := range th.calls {
+					calls = append(calls, f.String())
+				}
+				for _, r := range *requests {
+					u, _ := url.Parse(r)
+					reqs = append(reqs, cmp.Or(u.Query().Get("cursor"), "first"))
+				}
+				if i >= len(tt.wantCalls) {
+					t.Fatalf("page %d: more pages than the listing has", i+1)
+				}
+				if got := strings.Join(calls, " "); got != tt.wantCalls[i] {
+					t.Errorf("page %d: host calls %q, want %q", i+1, got, tt.wantCalls[i])
+				}
+				if got := strings.Join(reqs, " "); got != tt.wantReqs[i] {
+					t.Errorf("page %d: provider requests at %q, want %q", i+1, got, tt.wantReqs[i])
+				}
+			}
+			if err := p.Err(); err != nil || ids != 25 {
+				t.Errorf("%d items, err %v; want 25", ids, err)
+			}
+		})
 	}
 }

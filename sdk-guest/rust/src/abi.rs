@@ -10,6 +10,8 @@ pub(crate) enum HostFn {
     Log,
     Input,
     Http,
+    HttpStart,
+    HttpWait,
     HttpSave,
     RecordsSave,
     RecordsQueue,
@@ -39,6 +41,8 @@ impl HostFn {
             HostFn::Log => "log",
             HostFn::Input => "input",
             HostFn::Http => "http",
+            HostFn::HttpStart => "http_start",
+            HostFn::HttpWait => "http_wait",
             HostFn::HttpSave => "http_save",
             HostFn::RecordsSave => "records_save",
             HostFn::RecordsQueue => "records_queue",
@@ -101,6 +105,8 @@ mod imp {
         fn log(ptr: *const u8, len: usize) -> i64;
         fn input(ptr: *const u8, len: usize) -> i64;
         fn http(ptr: *const u8, len: usize) -> i64;
+        fn http_start(ptr: *const u8, len: usize) -> i64;
+        fn http_wait(ptr: *const u8, len: usize) -> i64;
         fn http_save(ptr: *const u8, len: usize) -> i64;
         fn records_save(ptr: *const u8, len: usize) -> i64;
         fn records_queue(ptr: *const u8, len: usize) -> i64;
@@ -134,6 +140,8 @@ mod imp {
                     HostFn::Log => log(ptr, len),
                     HostFn::Input => input(ptr, len),
                     HostFn::Http => http(ptr, len),
+                    HostFn::HttpStart => http_start(ptr, len),
+                    HostFn::HttpWait => http_wait(ptr, len),
                     HostFn::HttpSave => http_save(ptr, len),
                     HostFn::RecordsSave => records_save(ptr, len),
                     HostFn::RecordsQueue => records_queue(ptr, len),

@@ -379,38 +379,96 @@ impl<'a> Http<'a> {
 
 /// Sends `req` as `REQUEST_JSON\nBODY` and parses `RESPONSE_JSON\nBODY`.
 pub(crate) fn send(host: &mut Host, req: &Request) -> Result<Response> {
+    let (header, method, target) = encode_head(req)?;
+    let res = host
+        .call_raw(HostFn::Http, &header, &req.body)
+        .map_err(|e| failed(e, &method, &target))?;
+    decode_response(res, method, target)
+}
+
+/// A request [`start`] sent in the background: [`wait`] takes its response.
+#[derive(Clone, Debug)]
+pub(crate) struct Started {
+    id: Vec<u8>, // the host's id of the request
+    method: String,
+    target: String,
+}
+
+/// Sends `req` as [`send`] does, but in the background (`http_start`): the host fetches the
+/// response while the plugin goes on, until [`wait`].
+pub(crate) fn start(host: &mut Host, req: &Request) -> Result<Started> {
+    let (header, method, target) = encode_head(req)?;
+    match host.call_raw(HostFn::HttpStart, &header, &req.body) {
+        Ok(id) => Ok(Started {
+            id: id.unwrap_or_default(),
+            method,
+            target,
+        }),
+        Err(e) => Err(failed(e, &method, &target)),
+    }
+}
+
+/// Waits for the response to a request [`start`] sent (`http_wait`), as [`send`] answers.
+pub(crate) fn wait(host: &mut Host, s: Started) -> Result<Response> {
+    let res = host
+        .call(HostFn::HttpWait, &s.id)
+        .map_err(|e| failed(e, &s.method, &s.target))?;
+    decode_response(res, s.method, s.target)
+}
+
+fn failed(e: Error, method: &str, target: &str) -> Error {
+    e.context(format!("ferry: {} {}", method, target))
+}
+
+/// The `REQUEST_JSON\n` header of `req`, with its method and target for messages.
+fn encode_head(req: &Request) -> Result<(String, String, String)> {
     let method = req.method().to_string();
     let target = req.target();
-    let fail = |e: Error| e.context(format!("ferry: {} {}", method, target));
     if let Some(e) = &req.body_error {
-        return Err(fail(Error::msg(format!("encode body: {}", e))));
+        return Err(failed(
+            Error::msg(format!("encode body: {}", e)),
+            &method,
+            &target,
+        ));
     }
     let mut head = req.clone();
     head.method = method.clone();
     head.body = Vec::new();
-    let mut header = serde_json::to_string(&head)
-        .map_err(|e| fail(Error::msg(format!("encode request: {}", e))))?;
+    let mut header = serde_json::to_string(&head).map_err(|e| {
+        failed(
+            Error::msg(format!("encode request: {}", e)),
+            &method,
+            &target,
+        )
+    })?;
     header.push('\n');
-    let res = host
-        .call_raw(HostFn::Http, &header, &req.body)
-        .map_err(fail)?;
-    let res = res.unwrap_or_default();
-    // RESPONSE_JSON\nBODY
-    let (head, body) = match res.iter().position(|&c| c == b'\n') {
-        Some(i) => (&res[..i], &res[i + 1..]),
-        None => (&res[..], &[][..]),
+    Ok((header, method, target))
+}
+
+/// Parses the host's `RESPONSE_JSON\nBODY`.
+fn decode_response(res: Option<Vec<u8>>, method: String, target: String) -> Result<Response> {
+    let mut res = res.unwrap_or_default();
+    let (head, body_at) = match res.iter().position(|&c| c == b'\n') {
+        Some(i) => (&res[..i], i + 1),
+        None => (&res[..], res.len()),
     };
     let parsed: ResponseHead = serde_json::from_slice(head).map_err(|e| {
-        fail(Error::msg(format!(
-            "decode host response {:?}: {}",
-            excerpt(head, 80),
-            e
-        )))
+        failed(
+            Error::msg(format!(
+                "decode host response {:?}: {}",
+                excerpt(head, 80),
+                e
+            )),
+            &method,
+            &target,
+        )
     })?;
+    // The body moves to the front of the host's buffer: no second buffer of a page's size.
+    res.drain(..body_at);
     Ok(Response {
         status: parsed.status,
         headers: parsed.headers,
-        body: body.to_vec(),
+        body: res,
         method,
         target,
     })

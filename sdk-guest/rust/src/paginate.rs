@@ -6,7 +6,7 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{excerpt, Error, Result};
 use crate::host::Host;
-use crate::http::{parse_query, send, Request, Response};
+use crate::http::{parse_query, send, start, wait, Request, Response, Started};
 use crate::jsonscan;
 
 /// A way for a provider to split a listing into pages: [`CursorPagination`],
@@ -533,14 +533,22 @@ impl sealed::Scheme for OffsetPagination {
 /// # Ok(()) }
 /// ```
 ///
-/// Each [`Page`] owns its response; let it go once saved and memory stays near one page's
+/// Each [`Page`] owns its response; let it go once saved and memory stays near two pages'
 /// worth.
+///
+/// The pager fetches ahead: once a page is fetched and its next request known, it asks the
+/// host for the next page in the background (`http_start`), so the provider's answer arrives
+/// while the plugin works on the page it has. A loop that stops before the end leaves one
+/// request made for nothing, which the host cancels when the function returns; turn it off
+/// with [`Pager::prefetch`].
 pub struct Pager<P> {
     p: P,
     req: Request,
     pages: usize,
     more: bool,
     done: bool, // at the end, or after an error
+    prefetch: bool,
+    ahead: Option<Started>, // the next page's request, sent in the background
 }
 
 impl<P: Pagination> Pager<P> {
@@ -552,7 +560,17 @@ impl<P: Pagination> Pager<P> {
             pages: 0,
             more: false,
             done: false,
+            prefetch: true,
+            ahead: None,
         }
+    }
+
+    /// Whether the pager asks for the next page while the plugin works on the last (on by
+    /// default): off, it asks only when [`Pager::next`] is called, for a loop that may stop
+    /// early against a provider whose requests are dear.
+    pub fn prefetch(mut self, on: bool) -> Pager<P> {
+        self.prefetch = on;
+        self
     }
 
     /// Fetches the next page: `Ok(None)` at the end of the listing. A status other than 2xx,
@@ -586,7 +604,11 @@ impl<P: Pagination> Pager<P> {
         let (method, target) = (self.req.method().to_string(), self.req.target());
         let fail =
             |msg: String| Error::msg(format!("ferry: paginate {} {}: {}", method, target, msg));
-        let resp = send(host, &self.req)?.error_for_status()?;
+        let resp = match self.ahead.take() {
+            Some(s) => wait(host, s),
+            None => send(host, &self.req),
+        }?
+        .error_for_status()?;
         // One pass over the body checks it and finds the items array, its length, and the
         // value the pagination reads (the next cursor, say).
         let path = self.p.items_path();
@@ -632,6 +654,10 @@ impl<P: Pagination> Pager<P> {
             .p
             .next(&mut self.req, &resp, count, value, &mut cursor)
             .map_err(fail)?;
+        if self.more && self.prefetch {
+            // A request that cannot be started is sent again, and fails, when its page is asked for.
+            self.ahead = start(host, &self.req).ok();
+        }
         Ok(Some(Page {
             resp,
             items,

@@ -68,6 +68,9 @@ pub(crate) struct State {
     pub queue_err: Option<String>,
     /// What the queued batches saved since the last records_flush.
     pub queued: SaveResult,
+    /// The answers to the requests http_start sent, by id, until http_wait takes them.
+    pub started: BTreeMap<Vec<u8>, Result<Option<Vec<u8>>, Error>>,
+    pub last_started: u64,
 }
 
 impl State {
@@ -209,6 +212,21 @@ impl Abi for TestHost {
                 drop(st);
                 self.http(arg)
             }
+            HostFn::HttpStart => {
+                // This host answers at once and keeps the answer until http_wait.
+                st.last_started += 1;
+                let id = st.last_started.to_string().into_bytes();
+                drop(st);
+                let res = self.http(arg);
+                self.state.borrow_mut().started.insert(id.clone(), res);
+                Ok(Some(id))
+            }
+            HostFn::HttpWait => st.started.remove(arg).unwrap_or_else(|| {
+                Err(Error::host(format!(
+                    "no request with id {:?} is started and not yet waited for",
+                    text
+                )))
+            }),
             HostFn::HttpSave => {
                 drop(st);
                 self.http_save(arg)
@@ -226,6 +244,8 @@ fn waits_for_queue(f: HostFn) -> bool {
         HostFn::Log
             | HostFn::Input
             | HostFn::Http
+            | HostFn::HttpStart
+            | HostFn::HttpWait
             | HostFn::MetadataGet
             | HostFn::LastSyncTime
             | HostFn::Output

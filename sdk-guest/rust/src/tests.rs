@@ -1053,6 +1053,54 @@ fn paginate_cursor() {
     assert_eq!(reqs, vec!["/cursor?cursor=at-20&limit=10"]);
 }
 
+/// The pager asks for page N+1 (http_start) before it hands out page N and takes it with
+/// http_wait; with prefetch off it asks only on next.
+#[test]
+fn paginate_prefetches() {
+    let cases: [(bool, [&str; 3], [usize; 3]); 2] = [
+        (
+            true,
+            [
+                "http http_start",
+                "http http_start http_wait http_start",
+                "http http_start http_wait http_start http_wait",
+            ],
+            [2, 3, 3],
+        ),
+        (false, ["http", "http http", "http http http"], [1, 2, 3]),
+    ];
+    for (prefetch, want_calls, want_reqs) in cases {
+        let th = listing(25);
+        let mut seen = Vec::new();
+        let status = sync(&th, |s| {
+            let mut pages = s
+                .http()
+                .paginate(
+                    Request::get("/cursor").query("limit", 10),
+                    CursorPagination::new("data", "meta.next", "cursor"),
+                )
+                .prefetch(prefetch);
+            while let Some(page) = pages.next(s)? {
+                let st = th.state();
+                let calls: Vec<&str> = st.calls.iter().map(|f| f.name()).collect();
+                seen.push((page.len(), calls.join(" "), st.requests.len()));
+            }
+            Ok(())
+        });
+        assert_eq!((status, th.state().failure.clone()), (0, None));
+        let want: Vec<(usize, String, usize)> = (0..3)
+            .map(|i| {
+                (
+                    if i < 2 { 10 } else { 5 },
+                    want_calls[i].to_string(),
+                    want_reqs[i],
+                )
+            })
+            .collect();
+        assert_eq!(seen, want, "prefetch {}", prefetch);
+    }
+}
+
 #[test]
 fn paginate_link() {
     let th = listing(25);
