@@ -43,6 +43,10 @@ type Config struct {
 	// ServerPprof, if set, has the server under test serve its profiles (net/http/pprof) at
 	// this address, to profile it while the benchmark runs.
 	ServerPprof string
+	// ProviderLatency, if set, delays each of the example provider's answers by this long,
+	// as a provider across a network would: the targets are for loopback (zero), and this
+	// shows what overlapping the round trips (the pagers' prefetch) gains elsewhere.
+	ProviderLatency time.Duration
 }
 
 // providerToken is the example provider's bearer token in the benchmark.
@@ -90,7 +94,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	defer os.RemoveAll(tmp)
 	b := &bench{cfg: cfg, tmp: tmp, report: &Report{Records: cfg.Records, Runs: cfg.Runs}}
 
-	stopProvider, url, err := serveProvider(cfg.Records)
+	stopProvider, url, err := serveProvider(cfg.Records, cfg.ProviderLatency)
 	if err != nil {
 		return nil, err
 	}
@@ -151,14 +155,22 @@ func (b *bench) connection() string {
 	return fmt.Sprintf("bench-%d", b.seq)
 }
 
-// serveProvider starts the example provider on loopback with n contacts.
-func serveProvider(n int) (stop func(), url string, err error) {
-	p := crm.New(crm.Options{Token: providerToken, Contacts: n, Companies: 100, Seed: 1})
+// serveProvider starts the example provider on loopback with n contacts, answering each
+// request after latency.
+func serveProvider(n int, latency time.Duration) (stop func(), url string, err error) {
+	var h http.Handler = crm.New(crm.Options{Token: providerToken, Contacts: n, Companies: 100, Seed: 1})
+	if latency > 0 {
+		provider := h
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			time.Sleep(latency)
+			provider.ServeHTTP(w, r)
+		})
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, "", err
 	}
-	hs := &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go hs.Serve(ln)
 	return func() { hs.Close() }, "http://" + ln.Addr().String(), nil
 }

@@ -97,7 +97,7 @@ func large(ctx context.Context, b *bench) error {
 	if b.cfg.LargeRecords < 0 {
 		return nil
 	}
-	stop, url, err := serveProvider(b.cfg.LargeRecords)
+	stop, url, err := serveProvider(b.cfg.LargeRecords, b.cfg.ProviderLatency)
 	if err != nil {
 		return err
 	}

@@ -76,6 +76,7 @@ benchmark plugins must be built first (make build). docs/benchmarks.md describes
 	f.DurationVar(&cfg.IdleFor, "idle-for", 5*time.Minute, "how long the idle connections run before their memory is measured (negative: skip)")
 	f.IntVar(&cfg.Runs, "runs", 3, "repetitions of each figure; the median is reported")
 	f.StringVar(&only, "only", "", "comma-separated figures or groups to measure (ingest, guest, start, runaway, read, large, idle)")
+	f.DurationVar(&cfg.ProviderLatency, "provider-latency", 0, "delay each answer of the example provider by this long, as across a network (the targets are for loopback)")
 	f.StringVar(&cfg.ServerPprof, "server-pprof", "", "have the server under test serve its profiles on `HOST:PORT` (see ferry serve --pprof-addr)")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of this process (the provider and the native comparison) to `FILE`")
 	return cmd
