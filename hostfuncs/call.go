@@ -102,6 +102,7 @@ type Call struct {
 	refused error
 	queue   writeQueue
 	started startedRequests
+	answer  []byte // the buffer of the last http or http_wait result, reused by the next
 }
 
 // OversizeArg is the refusal of an argument of size bytes, over MaxArgSize, to host function
@@ -115,7 +116,8 @@ func OversizeArg(op Op, size int) error {
 // the guest must not be able to ignore (the store failing) also make [Call.Fatal] non-nil, so the
 // run fails even if the plugin carries on.
 //
-// arg may alias guest memory: Dispatch does not keep it past its return.
+// arg may alias guest memory: Dispatch does not keep it past its return. The result is valid
+// until the next Dispatch, which may reuse its buffer (a proxied page's answer, say).
 func (c *Call) Dispatch(ctx context.Context, op Op, arg []byte) ([]byte, error) {
 	if len(arg) > MaxArgSize {
 		return nil, OversizeArg(op, len(arg))

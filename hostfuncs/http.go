@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -62,12 +63,30 @@ func decodeRequest(arg []byte) (proxy.Request, requestHeader, error) {
 }
 
 // EncodeResponse writes a response as "RESPONSE_JSON\nBODY", the body crossing as one copy.
-func EncodeResponse(r *proxy.Response) []byte {
+func EncodeResponse(r *proxy.Response) []byte { return appendResponse(nil, r) }
+
+func appendResponse(dst []byte, r *proxy.Response) []byte {
 	head, _ := json.Marshal(responseHeader{Status: r.Status, Headers: r.Header})
-	out := make([]byte, 0, len(head)+1+len(r.Body))
-	out = append(out, head...)
-	out = append(out, '\n')
-	return append(out, r.Body...)
+	dst = slices.Grow(dst, len(head)+1+len(r.Body))
+	dst = append(dst, head...)
+	dst = append(dst, '\n')
+	return append(dst, r.Body...)
+}
+
+// maxKeptAnswer bounds the answer buffer a Call keeps for its next page, so that one huge
+// response does not hold its memory for the rest of the call.
+const maxKeptAnswer = 4 << 20
+
+// answerWith encodes resp as http answers, in the buffer of the call's last answer: the worker
+// copies each answer out before the guest's next call, so a sync's pages share one buffer
+// instead of leaving a page's worth of garbage each.
+func (c *Call) answerWith(resp *proxy.Response) []byte {
+	out := appendResponse(c.answer[:0], resp)
+	c.answer = out
+	if cap(out) > maxKeptAnswer {
+		c.answer = nil
+	}
+	return out
 }
 
 func (c *Call) http(ctx context.Context, arg []byte) ([]byte, error) {
@@ -82,7 +101,7 @@ func (c *Call) http(ctx context.Context, arg []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return EncodeResponse(resp), nil
+	return c.answerWith(resp), nil
 }
 
 // MaxStartedRequests is how many requests a guest may have started with http_start and not
@@ -149,7 +168,7 @@ func (c *Call) httpWait(arg []byte) ([]byte, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
-	return EncodeResponse(r.resp), nil
+	return c.answerWith(r.resp), nil
 }
 
 // abandonStarted cancels the requests started and never waited for, and waits for their

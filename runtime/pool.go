@@ -19,6 +19,7 @@ import (
 )
 
 // Host answers a guest's host calls on the server's side; *hostfuncs.Call implements it.
+// A result is valid until the next Dispatch, which may reuse its buffer.
 type Host interface {
 	Dispatch(ctx context.Context, op hostfuncs.Op, arg []byte) ([]byte, error)
 }
