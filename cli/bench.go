@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/ferrysync/ferry/benchmark"
+	"github.com/ferrysync/ferry/internal/gcfloor"
 )
 
 func newBenchCmd(g *globals) *cobra.Command {
@@ -53,6 +54,9 @@ benchmark plugins must be built first (make build). docs/benchmarks.md describes
 			if tty {
 				cfg.Progress = g.stderr
 			}
+			// The native comparison's server runs in this process: it collects garbage as
+			// ferry serve does.
+			defer gcfloor.Start(serverHeapFloor)()
 			report, err := benchmark.Run(cmd.Context(), cfg)
 			if report != nil && tty {
 				report.WriteTable(g.stderr)
