@@ -1,7 +1,8 @@
-// Package hostfuncs holds the capabilities Ferry offers to plugin code: proxied HTTP, batch
-// record saving, updating, reading and deleting, the passthrough (an HTTP response's records
-// saved by the host itself), checkpoints, connection metadata, data links, the last
-// successful sync time, sync triggers, logging, and a call's input, output and failure.
+// Package hostfuncs holds the capabilities Ferry offers to plugin code: proxied HTTP (waited
+// for, or sent in the background and waited for later), batch record saving, updating,
+// reading and deleting, the passthrough (an HTTP response's records saved by the host
+// itself), checkpoints, connection metadata, data links, the last successful sync time, sync
+// triggers, logging, and a call's input, output and failure.
 //
 // Each capability is implemented once, here, as an operation ([Op]) that takes the argument
 // bytes a guest passed and returns result bytes. The ABI adapters in package runtime (Ferry's

@@ -121,8 +121,7 @@ pub(crate) fn encode_arg<T: Serialize + ?Sized>(
 ) -> Result<()> {
     buf.extend_from_slice(header.as_bytes());
     let start = buf.len();
-    serde_json::to_writer(&mut *buf, v)
-        .map_err(|e| Error::msg(format!("encode {}: {}", what, e)))?;
+    crate::json::to_writer(buf, v).map_err(|e| Error::msg(format!("encode {}: {}", what, e)))?;
     if want != 0 && buf.get(start) != Some(&want) {
         let kind = if want == b'[' { "array" } else { "object" };
         return Err(Error::msg(format!(

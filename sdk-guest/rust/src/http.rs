@@ -387,7 +387,7 @@ pub(crate) fn send(host: &mut Host, req: &Request) -> Result<Response> {
 }
 
 /// A request [`start`] sent in the background: [`wait`] takes its response.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub(crate) struct Started {
     id: Vec<u8>, // the host's id of the request
     method: String,

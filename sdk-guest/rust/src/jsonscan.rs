@@ -351,35 +351,40 @@ fn record(found: &mut [Found], mut targets: u32, range: Range<usize>, count: usi
 /// opening quote, or `None` if it is not a valid string (unterminated, a raw control character,
 /// a bad escape).
 fn string_end(b: &[u8], mut i: usize) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
     loop {
-        // Eight bytes at a time while none is '"', '\\' or a control character: a word's
-        // lowest flagged byte is always a real one.
-        while let Some(w) = b.get(i..i + 8) {
-            let w = u64::from_le_bytes(w.try_into().unwrap());
-            let quote = w ^ (ONES * b'"' as u64);
-            let backslash = w ^ (ONES * b'\\' as u64);
-            let special = (quote.wrapping_sub(ONES)
-                | backslash.wrapping_sub(ONES)
-                | w.wrapping_sub(ONES * 0x20))
-                & !w
-                & HIGHS;
-            if special != 0 {
-                i += (special.trailing_zeros() / 8) as usize;
-                break;
-            }
-            i += 8;
-        }
+        i = plain_end(b, i);
         match *b.get(i)? {
             b'"' => return Some(i + 1),
-            b'\\' => {
-                i = escape_end(b, i + 1)?;
-            }
-            0..=0x1f => return None,
-            _ => i += 1,
+            b'\\' => i = escape_end(b, i + 1)?,
+            _ => return None, // a control character
         }
     }
+}
+
+/// Returns the index of the first byte of `b` from `i` on that a JSON string cannot hold as it
+/// is (`"`, `\\` or a control character), or `b.len()` if there is none.
+pub(crate) fn plain_end(b: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // Eight bytes at a time while none is flagged: a word's lowest flagged byte is always a
+    // real one.
+    while let Some(w) = b.get(i..i + 8) {
+        let w = u64::from_le_bytes(w.try_into().unwrap());
+        let quote = w ^ (ONES * b'"' as u64);
+        let backslash = w ^ (ONES * b'\\' as u64);
+        let special =
+            (quote.wrapping_sub(ONES) | backslash.wrapping_sub(ONES) | w.wrapping_sub(ONES * 0x20))
+                & !w
+                & HIGHS;
+        if special != 0 {
+            return i + (special.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < b.len() && !matches!(b[i], b'"' | b'\\' | 0..=0x1f) {
+        i += 1;
+    }
+    i
 }
 
 /// Returns the index just past the escape sequence that follows a backslash at `b[i - 1]`.

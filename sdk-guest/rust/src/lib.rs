@@ -66,6 +66,7 @@ mod abi;
 mod error;
 mod host;
 mod http;
+mod json;
 mod jsonscan;
 mod links;
 mod log;

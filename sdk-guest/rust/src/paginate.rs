@@ -533,8 +533,8 @@ impl sealed::Scheme for OffsetPagination {
 /// # Ok(()) }
 /// ```
 ///
-/// Each [`Page`] owns its response; let it go once saved and memory stays near two pages'
-/// worth.
+/// Each [`Page`] owns its response; let it go once saved and memory stays near one page's
+/// worth (the host holds the next one until it is asked for).
 ///
 /// The pager fetches ahead: once a page is fetched and its next request known, it asks the
 /// host for the next page in the background (`http_start`), so the provider's answer arrives
