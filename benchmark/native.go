@@ -108,8 +108,9 @@ type contactsCheckpoint struct {
 
 // nativeContacts is the example plugins' contacts sync (examples/crm-go/contacts.go) as a
 // native Go function making the same host calls with the same arguments: pages of 1,000
-// contacts decoded into structs, encoded again and queued, a checkpoint after each page, a
-// flush, then the deletion feed.
+// contacts decoded into structs, the next page's request started (as the SDKs' pagers start
+// it), the page encoded again and queued, a checkpoint after each page, a flush, then the
+// deletion feed.
 func nativeContacts(ctx context.Context, h runtime.Host) error {
 	raw, err := h.Dispatch(ctx, hostfuncs.OpCheckpointGet, nil)
 	if err != nil {
@@ -131,16 +132,27 @@ func nativeContacts(ctx context.Context, h runtime.Host) error {
 		query.Set("updated_after", since)
 	}
 	cursor := cp.Cursor
+	if cursor != "" {
+		query.Set("cursor", cursor)
+	}
+	var ahead []byte // the id of the next page's request, started as the SDKs' pagers start it
 	for {
-		if cursor != "" {
-			query.Set("cursor", cursor)
-		}
 		var page struct {
 			Data       []crm.Contact `json:"data"`
 			NextCursor string        `json:"next_cursor"`
 		}
-		if err := getJSON(ctx, h, "/contacts", query, &page); err != nil {
+		if err := getJSON(ctx, h, ahead, "/contacts", query, &page); err != nil {
 			return err
+		}
+		cursor = page.NextCursor
+		ahead = nil
+		if cursor != "" {
+			query.Set("cursor", cursor)
+			id, err := h.Dispatch(ctx, hostfuncs.OpHTTPStart, getRequest("/contacts", query))
+			if err != nil {
+				return err
+			}
+			ahead = bytes.Clone(id)
 		}
 		batch, err := json.Marshal(page.Data)
 		if err != nil {
@@ -154,7 +166,6 @@ func nativeContacts(ctx context.Context, h runtime.Host) error {
 				maxUpdated = t
 			}
 		}
-		cursor = page.NextCursor
 		next, _ := json.Marshal(contactsCheckpoint{UpdatedAfter: since, Cursor: cursor, MaxUpdatedAt: maxUpdated})
 		if _, err := h.Dispatch(ctx, hostfuncs.OpCheckpointSave, next); err != nil {
 			return err
@@ -172,7 +183,7 @@ func nativeContacts(ctx context.Context, h runtime.Host) error {
 				ID string `json:"id"`
 			} `json:"data"`
 		}
-		if err := getJSON(ctx, h, "/contacts/deleted", url.Values{"since": {since}}, &feed); err != nil {
+		if err := getJSON(ctx, h, nil, "/contacts/deleted", url.Values{"since": {since}}, &feed); err != nil {
 			return err
 		}
 		ids := make([]string, len(feed.Data))
@@ -189,10 +200,24 @@ func nativeContacts(ctx context.Context, h runtime.Host) error {
 	return err
 }
 
-// getJSON makes a GET request through the http host function and decodes the answer.
-func getJSON(ctx context.Context, h runtime.Host, path string, query url.Values, out any) error {
+// getRequest is the http argument of a GET request.
+func getRequest(path string, query url.Values) []byte {
 	req, _ := json.Marshal(map[string]any{"method": "GET", "path": path, "query": query})
-	res, err := h.Dispatch(ctx, hostfuncs.OpHTTP, append(req, '\n'))
+	return append(req, '\n')
+}
+
+// getJSON makes a GET request through the http host function, or waits for the one started
+// with the id ahead, and decodes the answer.
+func getJSON(ctx context.Context, h runtime.Host, ahead []byte, path string, query url.Values, out any) error {
+	var (
+		res []byte
+		err error
+	)
+	if ahead != nil {
+		res, err = h.Dispatch(ctx, hostfuncs.OpHTTPWait, ahead)
+	} else {
+		res, err = h.Dispatch(ctx, hostfuncs.OpHTTP, getRequest(path, query))
+	}
 	if err != nil {
 		return err
 	}
