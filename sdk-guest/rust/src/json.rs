@@ -281,49 +281,28 @@ impl<'a> ser::Serializer for Writer<'a> {
     }
 }
 
-impl ser::SerializeSeq for Compound<'_> {
-    type Ok = ();
-    type Error = GiveUp;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result {
-        self.element(v)
-    }
-    fn end(self) -> Result {
-        self.close(b']')
-    }
+/// serde's four kinds of array, written alike.
+macro_rules! array_impls {
+    ($($kind:ident::$method:ident),*) => {$(
+        impl ser::$kind for Compound<'_> {
+            type Ok = ();
+            type Error = GiveUp;
+            fn $method<T: Serialize + ?Sized>(&mut self, v: &T) -> Result {
+                self.element(v)
+            }
+            fn end(self) -> Result {
+                self.close(b']')
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTuple for Compound<'_> {
-    type Ok = ();
-    type Error = GiveUp;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result {
-        self.element(v)
-    }
-    fn end(self) -> Result {
-        self.close(b']')
-    }
-}
-
-impl ser::SerializeTupleStruct for Compound<'_> {
-    type Ok = ();
-    type Error = GiveUp;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, v: &T) -> Result {
-        self.element(v)
-    }
-    fn end(self) -> Result {
-        self.close(b']')
-    }
-}
-
-impl ser::SerializeTupleVariant for Compound<'_> {
-    type Ok = ();
-    type Error = GiveUp;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, v: &T) -> Result {
-        self.element(v)
-    }
-    fn end(self) -> Result {
-        self.close(b']')
-    }
-}
+array_impls!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field
+);
 
 impl ser::SerializeMap for Compound<'_> {
     type Ok = ();
@@ -342,27 +321,23 @@ impl ser::SerializeMap for Compound<'_> {
     }
 }
 
-impl ser::SerializeStruct for Compound<'_> {
-    type Ok = ();
-    type Error = GiveUp;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, v: &T) -> Result {
-        self.field(key, v)
-    }
-    fn end(self) -> Result {
-        self.close(b'}')
-    }
+/// A struct and a struct variant, written alike.
+macro_rules! struct_impls {
+    ($($kind:ident),*) => {$(
+        impl ser::$kind for Compound<'_> {
+            type Ok = ();
+            type Error = GiveUp;
+            fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, v: &T) -> Result {
+                self.field(key, v)
+            }
+            fn end(self) -> Result {
+                self.close(b'}')
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeStructVariant for Compound<'_> {
-    type Ok = ();
-    type Error = GiveUp;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, v: &T) -> Result {
-        self.field(key, v)
-    }
-    fn end(self) -> Result {
-        self.close(b'}')
-    }
-}
+struct_impls!(SerializeStruct, SerializeStructVariant);
 
 /// Writes a map key: a string, or a unit variant's name, as they are. serde_json also quotes
 /// integer and char keys and refuses the rest; those go through it.
