@@ -213,15 +213,18 @@ func getJSON(ctx context.Context, h runtime.Host, ahead []byte, path string, que
 		res []byte
 		err error
 	)
+	var head, body []byte
 	if ahead != nil {
-		res, err = h.Dispatch(ctx, hostfuncs.OpHTTPWait, ahead)
+		res, err = h.Dispatch(ctx, hostfuncs.OpHTTPWait, ahead) // BODY\nRESPONSE_JSON
+		i := bytes.LastIndexByte(res, '\n')
+		body, head = res[:max(i, 0)], res[i+1:]
 	} else {
 		res, err = h.Dispatch(ctx, hostfuncs.OpHTTP, getRequest(path, query))
+		head, body, _ = bytes.Cut(res, []byte{'\n'})
 	}
 	if err != nil {
 		return err
 	}
-	head, body, _ := bytes.Cut(res, []byte{'\n'})
 	var status struct {
 		Status int `json:"status"`
 	}

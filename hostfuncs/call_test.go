@@ -226,9 +226,9 @@ func TestHTTPStart(t *testing.T) {
 		<-fetched
 	}
 	runSteps(t, c, []step{
-		{op: OpHTTPWait, arg: "2", want: "{\"status\":200,\"headers\":null}\npage 2"},
+		{op: OpHTTPWait, arg: "2", want: "page 2\n{\"status\":200,\"headers\":null}"},
 		{op: OpHTTPWait, arg: "2", wantErr: `no request with id "2" is started`},
-		{op: OpHTTPWait, arg: "1", want: "{\"status\":200,\"headers\":null}\npage 1"},
+		{op: OpHTTPWait, arg: "1", want: "page 1\n{\"status\":200,\"headers\":null}"},
 		{op: OpHTTPWait, arg: "3", wantErr: "http_wait: connection refused"},
 		{op: OpHTTPWait, arg: "x", wantErr: `no request with id "x"`},
 		{op: OpHTTPWait, arg: "", wantErr: `no request with id ""`},
@@ -243,7 +243,7 @@ func TestHTTPStart(t *testing.T) {
 	runSteps(t, c, []step{
 		{op: OpHTTPStart, arg: `{"path":"/slow"}`, want: strconv.Itoa(3 + MaxStartedRequests)},
 		{op: OpHTTPStart, arg: `{"path":"/p"}`, wantErr: "8 requests are started and not waited for"},
-		{op: OpHTTPWait, arg: "4", want: "{\"status\":200,\"headers\":null}\npage "},
+		{op: OpHTTPWait, arg: "4", want: "page \n{\"status\":200,\"headers\":null}"},
 		{op: OpHTTPStart, arg: `{"path":"/p"}`, want: strconv.Itoa(4 + MaxStartedRequests)},
 	})
 	// Flush returns only once every request is over: the slow one was cancelled.

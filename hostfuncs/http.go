@@ -63,11 +63,20 @@ func decodeRequest(arg []byte) (proxy.Request, requestHeader, error) {
 }
 
 // EncodeResponse writes a response as "RESPONSE_JSON\nBODY", the body crossing as one copy.
-func EncodeResponse(r *proxy.Response) []byte { return appendResponse(nil, r) }
+func EncodeResponse(r *proxy.Response) []byte { return appendResponse(nil, r, false) }
 
-func appendResponse(dst []byte, r *proxy.Response) []byte {
+// appendResponse appends r as http answers, "RESPONSE_JSON\nBODY", or as http_wait does,
+// "BODY\nRESPONSE_JSON" (bodyFirst), where a guest keeps the start of its buffer as the body
+// instead of moving the body there. Compact JSON holds no raw newline, so the first newline
+// ends the head of the one, and the last starts the head of the other.
+func appendResponse(dst []byte, r *proxy.Response, bodyFirst bool) []byte {
 	head, _ := json.Marshal(responseHeader{Status: r.Status, Headers: r.Header})
 	dst = slices.Grow(dst, len(head)+1+len(r.Body))
+	if bodyFirst {
+		dst = append(dst, r.Body...)
+		dst = append(dst, '\n')
+		return append(dst, head...)
+	}
 	dst = append(dst, head...)
 	dst = append(dst, '\n')
 	return append(dst, r.Body...)
@@ -77,11 +86,11 @@ func appendResponse(dst []byte, r *proxy.Response) []byte {
 // response does not hold its memory for the rest of the call.
 const maxKeptAnswer = 4 << 20
 
-// answerWith encodes resp as http answers, in the buffer of the call's last answer: the worker
-// copies each answer out before the guest's next call, so a sync's pages share one buffer
-// instead of leaving a page's worth of garbage each.
-func (c *Call) answerWith(resp *proxy.Response) []byte {
-	out := appendResponse(c.answer[:0], resp)
+// answerWith encodes resp as appendResponse does, in the buffer of the call's last answer: the
+// worker copies each answer out before the guest's next call, so a sync's pages share one
+// buffer instead of leaving a page's worth of garbage each.
+func (c *Call) answerWith(resp *proxy.Response, bodyFirst bool) []byte {
+	out := appendResponse(c.answer[:0], resp, bodyFirst)
 	c.answer = out
 	if cap(out) > maxKeptAnswer {
 		c.answer = nil
@@ -101,7 +110,7 @@ func (c *Call) http(ctx context.Context, arg []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.answerWith(resp), nil
+	return c.answerWith(resp, false), nil
 }
 
 // MaxStartedRequests is how many requests a guest may have started with http_start and not
@@ -154,7 +163,7 @@ func (c *Call) httpStart(ctx context.Context, arg []byte) ([]byte, error) {
 }
 
 // httpWait is http_wait: it waits for the request http_start gave the id of and answers as
-// http does. A request is waited for once.
+// http does, but with the body first. A request is waited for once.
 func (c *Call) httpWait(arg []byte) ([]byte, error) {
 	s := &c.started
 	id, err := strconv.ParseUint(string(arg), 10, 64)
@@ -168,7 +177,7 @@ func (c *Call) httpWait(arg []byte) ([]byte, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
-	return c.answerWith(r.resp), nil
+	return c.answerWith(r.resp, true), nil
 }
 
 // abandonStarted cancels the requests started and never waited for, and waits for their

@@ -132,7 +132,12 @@ func (th *testHost) call(f hostFunc, arg []byte) ([]byte, error) {
 			return nil, hostError(fmt.Sprintf("no request with id %q is started and not yet waited for", arg))
 		}
 		delete(th.started, string(arg))
-		return a.res, a.err
+		if a.err != nil {
+			return nil, a.err
+		}
+		// http's RESPONSE_JSON\nBODY, answered as BODY\nRESPONSE_JSON
+		head, body, _ := bytes.Cut(a.res, []byte("\n"))
+		return append(append(bytes.Clone(body), '\n'), head...), nil
 	case fnLinksGet, fnLinksPut, fnLinksDelete:
 		return th.linksCall(f, arg)
 	case fnTriggerSync:

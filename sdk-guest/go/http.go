@@ -105,7 +105,7 @@ func (c HTTPClient) Do(req Request) (*Response, error) {
 		req.Method = "GET"
 	}
 	res, err := c.h.callRequest(fnHTTP, &req, req.Body)
-	return decodeResponse(res, err, req.Method, req.target())
+	return decodeResponse(res, err, false, req.Method, req.target())
 }
 
 // started is a request sent in the background by [HTTPClient.start]; [HTTPClient.wait] takes
@@ -133,20 +133,25 @@ func (c HTTPClient) start(req Request) (started, error) {
 // wait waits for the response to a request start sent (http_wait), as Do answers.
 func (c HTTPClient) wait(s started) (*Response, error) {
 	res, err := c.h.call(fnHTTPWait, s.id)
-	return decodeResponse(res, err, s.method, s.target)
+	return decodeResponse(res, err, true, s.method, s.target)
 }
 
-// decodeResponse parses the host's RESPONSE_JSON\nBODY, or words its failure.
-func decodeResponse(res []byte, err error, method, target string) (*Response, error) {
+// decodeResponse parses the host's RESPONSE_JSON\nBODY, or BODY\nRESPONSE_JSON (bodyFirst,
+// http_wait's), or words its failure.
+func decodeResponse(res []byte, err error, bodyFirst bool, method, target string) (*Response, error) {
 	fail := func(err error) (*Response, error) {
 		return nil, fmt.Errorf("ferry: %s %s: %w", method, target, err)
 	}
 	if err != nil {
 		return fail(err)
 	}
-	// RESPONSE_JSON\nBODY: the body stays in the result buffer, uncopied.
+	// The body stays in the result buffer, uncopied.
 	head, body := res, []byte(nil)
-	if i := bytes.IndexByte(res, '\n'); i >= 0 {
+	if bodyFirst {
+		if i := bytes.LastIndexByte(res, '\n'); i >= 0 {
+			head, body = res[i+1:], res[:i]
+		}
+	} else if i := bytes.IndexByte(res, '\n'); i >= 0 {
 		head, body = res[:i], res[i+1:]
 	}
 	resp := &Response{method: method, target: target}

@@ -144,3 +144,26 @@ func TestHeader(t *testing.T) {
 		t.Error("nil Header misbehaves")
 	}
 }
+
+func TestDecodeResponse(t *testing.T) {
+	tests := []struct {
+		res       string
+		bodyFirst bool
+		status    int
+		body      string
+	}{
+		{res: "{\"status\":200}\n{\n\"a\": 1\n}\n", status: 200, body: "{\n\"a\": 1\n}\n"},
+		{res: "{\n\"a\": 1\n}\n\n{\"status\":201}", bodyFirst: true, status: 201, body: "{\n\"a\": 1\n}\n"},
+		{res: "{\"status\":204}\n", status: 204},
+		{res: "\n{\"status\":204}", bodyFirst: true, status: 204},
+	}
+	for _, tt := range tests {
+		resp, err := decodeResponse([]byte(tt.res), nil, tt.bodyFirst, "GET", "/x")
+		if err != nil || resp.Status != tt.status || string(resp.Body) != tt.body {
+			t.Errorf("decodeResponse(%q, bodyFirst %v) = %+v, %v; want status %d, body %q", tt.res, tt.bodyFirst, resp, err, tt.status, tt.body)
+		}
+	}
+	if _, err := decodeResponse([]byte("page\nnot json"), nil, true, "GET", "/x"); err == nil || !strings.Contains(err.Error(), "ferry: GET /x: decode host response") {
+		t.Errorf("a bad head: err = %v", err)
+	}
+}

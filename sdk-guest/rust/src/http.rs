@@ -410,10 +410,24 @@ pub(crate) fn start(host: &mut Host, req: &Request) -> Result<Started> {
 
 /// Waits for the response to a request [`start`] sent (`http_wait`), as [`send`] answers.
 pub(crate) fn wait(host: &mut Host, s: Started) -> Result<Response> {
-    let res = host
+    let mut res = host
         .call(HostFn::HttpWait, &s.id)
-        .map_err(|e| failed(e, &s.method, &s.target))?;
-    decode_response(res, s.method, s.target)
+        .map_err(|e| failed(e, &s.method, &s.target))?
+        .unwrap_or_default();
+    // BODY\nRESPONSE_JSON: the head goes, and the buffer stays as the body, uncopied.
+    let (body_end, head_at) = match res.iter().rposition(|&c| c == b'\n') {
+        Some(i) => (i, i + 1),
+        None => (0, 0),
+    };
+    let parsed = decode_head(&res[head_at..], &s.method, &s.target)?;
+    res.truncate(body_end);
+    Ok(Response {
+        status: parsed.status,
+        headers: parsed.headers,
+        body: res,
+        method: s.method,
+        target: s.target,
+    })
 }
 
 fn failed(e: Error, method: &str, target: &str) -> Error {
@@ -448,29 +462,31 @@ fn encode_head(req: &Request) -> Result<(String, String, String)> {
 /// Parses the host's `RESPONSE_JSON\nBODY`.
 fn decode_response(res: Option<Vec<u8>>, method: String, target: String) -> Result<Response> {
     let mut res = res.unwrap_or_default();
-    let (head, body_at) = match res.iter().position(|&c| c == b'\n') {
-        Some(i) => (&res[..i], i + 1),
-        None => (&res[..], res.len()),
-    };
-    let parsed: ResponseHead = serde_json::from_slice(head).map_err(|e| {
-        failed(
-            Error::msg(format!(
-                "decode host response {:?}: {}",
-                excerpt(head, 80),
-                e
-            )),
-            &method,
-            &target,
-        )
-    })?;
+    let at = res.iter().position(|&c| c == b'\n').unwrap_or(res.len());
+    let parsed = decode_head(&res[..at], &method, &target)?;
     // The body moves to the front of the host's buffer: no second buffer of a page's size.
-    res.drain(..body_at);
+    res.drain(..(at + 1).min(res.len()));
     Ok(Response {
         status: parsed.status,
         headers: parsed.headers,
         body: res,
         method,
         target,
+    })
+}
+
+/// Parses the host's `RESPONSE_JSON`.
+fn decode_head(head: &[u8], method: &str, target: &str) -> Result<ResponseHead> {
+    serde_json::from_slice(head).map_err(|e| {
+        failed(
+            Error::msg(format!(
+                "decode host response {:?}: {}",
+                excerpt(head, 80),
+                e
+            )),
+            method,
+            target,
+        )
     })
 }
 

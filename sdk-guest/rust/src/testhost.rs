@@ -221,12 +221,21 @@ impl Abi for TestHost {
                 self.state.borrow_mut().started.insert(id.clone(), res);
                 Ok(Some(id))
             }
-            HostFn::HttpWait => st.started.remove(arg).unwrap_or_else(|| {
-                Err(Error::host(format!(
+            HostFn::HttpWait => match st.started.remove(arg) {
+                // http's RESPONSE_JSON\nBODY, answered as BODY\nRESPONSE_JSON
+                Some(Ok(Some(res))) => {
+                    let at = res.iter().position(|&c| c == b'\n').unwrap_or(res.len());
+                    let mut out = res.get(at + 1..).unwrap_or_default().to_vec();
+                    out.push(b'\n');
+                    out.extend_from_slice(&res[..at]);
+                    Ok(Some(out))
+                }
+                Some(other) => other,
+                None => Err(Error::host(format!(
                     "no request with id {:?} is started and not yet waited for",
                     text
-                )))
-            }),
+                ))),
+            },
             HostFn::HttpSave => {
                 drop(st);
                 self.http_save(arg)

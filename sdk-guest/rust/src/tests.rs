@@ -1101,6 +1101,36 @@ fn paginate_prefetches() {
     }
 }
 
+/// A page fetched ahead keeps its body as the provider sent it, newlines and all.
+#[test]
+fn prefetched_pages_keep_their_bodies() {
+    let th = TestHost::with_provider(|r| {
+        let body = match r.param("cursor") {
+            None => "{\n  \"data\": [{\"id\": \"a\"}],\n  \"next\": \"2\"\n}\n",
+            Some(_) => "{\n  \"data\": [{\"id\": \"b\"}, {\"id\": \"c\"}],\n  \"next\": null\n}",
+        };
+        (200, vec![("X-Page", "p".to_string())], body.to_string())
+    });
+    let mut raws = Vec::new();
+    let status = sync(&th, |s| {
+        let mut pages = s.http().paginate(
+            Request::get("/p"),
+            CursorPagination::new("data", "next", "cursor"),
+        );
+        while let Some(page) = pages.next(s)? {
+            assert_eq!(page.response().headers.get("X-Page"), Some("p"));
+            raws.push(String::from_utf8(page.raw().to_vec()).unwrap());
+        }
+        Ok(())
+    });
+    assert_eq!((status, th.state().failure.clone()), (0, None));
+    assert_eq!(
+        raws,
+        vec![r#"[{"id": "a"}]"#, r#"[{"id": "b"}, {"id": "c"}]"#]
+    );
+    assert_eq!(th.state().count(HostFn::HttpWait), 1);
+}
+
 #[test]
 fn paginate_link() {
     let th = listing(25);
