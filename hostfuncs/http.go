@@ -114,8 +114,9 @@ func (c *Call) http(ctx context.Context, arg []byte) ([]byte, error) {
 }
 
 // MaxStartedRequests is how many requests a guest may have started with http_start and not
-// yet waited for: enough to fetch ahead, few enough that the responses held stay bounded.
-const MaxStartedRequests = 8
+// yet waited for: enough to fetch ahead, few enough that the responses the server holds for
+// a call (each up to proxy.MaxBodySize) stay bounded.
+const MaxStartedRequests = 4
 
 // startedRequests are a Call's requests sent in the background by http_start, by id, until
 // http_wait takes their responses. Only the guest's calls touch the map; each request's
