@@ -116,18 +116,17 @@ type started struct {
 }
 
 // start sends req as Do does, but in the background (http_start): the host fetches the
-// response while the plugin goes on, until wait.
-func (c HTTPClient) start(req Request) (started, error) {
+// response while the plugin goes on, until wait. It returns nil if the request could not be
+// started; Do then says why.
+func (c HTTPClient) start(req Request) *started {
 	if req.Method == "" {
 		req.Method = "GET"
 	}
-	s := started{method: req.Method, target: req.target()}
 	id, err := c.h.callRequest(fnHTTPStart, &req, req.Body)
 	if err != nil {
-		return s, fmt.Errorf("ferry: %s %s: %w", s.method, s.target, err)
+		return nil
 	}
-	s.id = id
-	return s, nil
+	return &started{id: id, method: req.Method, target: req.target()}
 }
 
 // wait waits for the response to a request start sent (http_wait), as Do answers.

@@ -412,9 +412,7 @@ func (p *Pager) Next() bool {
 	}
 	if p.more && !p.noPrefetch {
 		// A request that cannot be started is sent again, and fails, when its page is asked for.
-		if s, err := p.c.start(p.req); err == nil {
-			p.ahead = &s
-		}
+		p.ahead = p.c.start(p.req)
 	}
 	return true
 }

@@ -383,7 +383,7 @@ pub(crate) fn send(host: &mut Host, req: &Request) -> Result<Response> {
     let res = host
         .call_raw(HostFn::Http, &header, &req.body)
         .map_err(|e| failed(e, &method, &target))?;
-    decode_response(res, method, target)
+    decode_response(res, false, method, target)
 }
 
 /// A request [`start`] sent in the background: [`wait`] takes its response.
@@ -395,39 +395,24 @@ pub(crate) struct Started {
 }
 
 /// Sends `req` as [`send`] does, but in the background (`http_start`): the host fetches the
-/// response while the plugin goes on, until [`wait`].
-pub(crate) fn start(host: &mut Host, req: &Request) -> Result<Started> {
-    let (header, method, target) = encode_head(req)?;
-    match host.call_raw(HostFn::HttpStart, &header, &req.body) {
-        Ok(id) => Ok(Started {
-            id: id.unwrap_or_default(),
-            method,
-            target,
-        }),
-        Err(e) => Err(failed(e, &method, &target)),
-    }
+/// response while the plugin goes on, until [`wait`]. `None` if the request could not be
+/// started; [`send`] then says why.
+pub(crate) fn start(host: &mut Host, req: &Request) -> Option<Started> {
+    let (header, method, target) = encode_head(req).ok()?;
+    let id = host.call_raw(HostFn::HttpStart, &header, &req.body).ok()?;
+    Some(Started {
+        id: id.unwrap_or_default(),
+        method,
+        target,
+    })
 }
 
 /// Waits for the response to a request [`start`] sent (`http_wait`), as [`send`] answers.
 pub(crate) fn wait(host: &mut Host, s: Started) -> Result<Response> {
-    let mut res = host
+    let res = host
         .call(HostFn::HttpWait, &s.id)
-        .map_err(|e| failed(e, &s.method, &s.target))?
-        .unwrap_or_default();
-    // BODY\nRESPONSE_JSON: the head goes, and the buffer stays as the body, uncopied.
-    let (body_end, head_at) = match res.iter().rposition(|&c| c == b'\n') {
-        Some(i) => (i, i + 1),
-        None => (0, 0),
-    };
-    let parsed = decode_head(&res[head_at..], &s.method, &s.target)?;
-    res.truncate(body_end);
-    Ok(Response {
-        status: parsed.status,
-        headers: parsed.headers,
-        body: res,
-        method: s.method,
-        target: s.target,
-    })
+        .map_err(|e| failed(e, &s.method, &s.target))?;
+    decode_response(res, true, s.method, s.target)
 }
 
 fn failed(e: Error, method: &str, target: &str) -> Error {
@@ -459,13 +444,31 @@ fn encode_head(req: &Request) -> Result<(String, String, String)> {
     Ok((header, method, target))
 }
 
-/// Parses the host's `RESPONSE_JSON\nBODY`.
-fn decode_response(res: Option<Vec<u8>>, method: String, target: String) -> Result<Response> {
+/// Parses the host's `RESPONSE_JSON\nBODY`, or `BODY\nRESPONSE_JSON` (`body_first`,
+/// `http_wait`'s), keeping the host's buffer as the body.
+fn decode_response(
+    res: Option<Vec<u8>>,
+    body_first: bool,
+    method: String,
+    target: String,
+) -> Result<Response> {
     let mut res = res.unwrap_or_default();
-    let at = res.iter().position(|&c| c == b'\n').unwrap_or(res.len());
-    let parsed = decode_head(&res[..at], &method, &target)?;
-    // The body moves to the front of the host's buffer: no second buffer of a page's size.
-    res.drain(..(at + 1).min(res.len()));
+    // Compact JSON holds no raw newline: the first one ends the head, or the last starts it.
+    let (head, body) = if body_first {
+        match res.iter().rposition(|&c| c == b'\n') {
+            Some(i) => (i + 1..res.len(), 0..i),
+            None => (0..res.len(), 0..0),
+        }
+    } else {
+        match res.iter().position(|&c| c == b'\n') {
+            Some(i) => (0..i, i + 1..res.len()),
+            None => (0..res.len(), res.len()..res.len()),
+        }
+    };
+    let parsed = decode_head(&res[head], &method, &target)?;
+    // The body stays where it is when it comes first; otherwise it moves to the front.
+    res.truncate(body.end);
+    res.drain(..body.start);
     Ok(Response {
         status: parsed.status,
         headers: parsed.headers,

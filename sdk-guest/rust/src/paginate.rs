@@ -656,7 +656,7 @@ impl<P: Pagination> Pager<P> {
             .map_err(fail)?;
         if self.more && self.prefetch {
             // A request that cannot be started is sent again, and fails, when its page is asked for.
-            self.ahead = start(host, &self.req).ok();
+            self.ahead = start(host, &self.req);
         }
         Ok(Some(Page {
             resp,
