@@ -195,7 +195,7 @@ impl Response {
 
     /// Decodes the body as JSON into a `T`.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
-        serde_json::from_slice(&self.body).map_err(|e| {
+        crate::json::from_slice(&self.body).map_err(|e| {
             Error::msg(format!(
                 "ferry: {} {}: decode {} response body {}: {}",
                 self.method,

@@ -350,7 +350,7 @@ fn record(found: &mut [Found], mut targets: u32, range: Range<usize>, count: usi
 /// Returns the index just past the JSON string whose contents start at `b[i]`, just past its
 /// opening quote, or `None` if it is not a valid string (unterminated, a raw control character,
 /// a bad escape).
-fn string_end(b: &[u8], mut i: usize) -> Option<usize> {
+pub(crate) fn string_end(b: &[u8], mut i: usize) -> Option<usize> {
     loop {
         i = plain_end(b, i);
         match *b.get(i)? {
@@ -404,7 +404,7 @@ fn escape_end(b: &[u8], i: usize) -> Option<usize> {
 }
 
 /// Returns the index just past `lit` (`null`, `true` or `false`) at `b[i]`.
-fn literal_end(b: &[u8], i: usize, lit: &[u8]) -> Option<usize> {
+pub(crate) fn literal_end(b: &[u8], i: usize, lit: &[u8]) -> Option<usize> {
     if b.get(i..i + lit.len())? == lit {
         Some(i + lit.len())
     } else {
@@ -413,7 +413,7 @@ fn literal_end(b: &[u8], i: usize, lit: &[u8]) -> Option<usize> {
 }
 
 /// Returns the index just past the JSON number at `b[i]`.
-fn number_end(b: &[u8], mut i: usize) -> Option<usize> {
+pub(crate) fn number_end(b: &[u8], mut i: usize) -> Option<usize> {
     let digits = |b: &[u8], mut i: usize| {
         while i < b.len() && b[i].is_ascii_digit() {
             i += 1;

@@ -694,7 +694,7 @@ impl Page {
 
     /// Decodes the page's items into a `Vec<T>`.
     pub fn decode<T: DeserializeOwned>(&self) -> Result<Vec<T>> {
-        serde_json::from_slice(self.raw())
+        crate::json::from_slice(self.raw())
             .map_err(|e| Error::msg(format!("ferry: decode page {} items: {}", self.number, e)))
     }
 

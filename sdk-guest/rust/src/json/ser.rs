@@ -1,17 +1,15 @@
-//! Encoding to JSON, as `serde_json::to_writer` does and byte for byte the same, but faster
-//! where records spend their time: strings. serde_json checks a string byte by byte against its
-//! escape table, which inside WebAssembly was a fifth of the plugin's work on a page of
-//! records; here a string is copied in runs that need no escape, found eight bytes at a time.
+//! Encoding: as `serde_json::to_writer`, byte for byte, with strings copied in runs that need
+//! no escape, found eight bytes at a time. serde_json checks a string byte by byte against its
+//! escape table, which inside WebAssembly was a fifth of the plugin's work on a page of records.
 //!
 //! Numbers go through serde_json itself, and anything this writer does not write as serde_json
 //! would (a map key that is not a string, serde_json's own raw values and arbitrary-precision
 //! numbers) or that fails is encoded again by serde_json, whose output or error is then the
 //! answer.
 
-use std::fmt::{self, Display};
-
 use serde::ser::{self, Impossible, Serialize};
 
+use super::{is_serde_json_private, GiveUp, Result};
 use crate::jsonscan::plain_end;
 
 /// Appends `v` to `out` as compact JSON: what `serde_json::to_writer(out, v)` appends.
@@ -23,26 +21,6 @@ pub(crate) fn to_writer<T: Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> serd
     out.truncate(start);
     serde_json::to_writer(out, v)
 }
-
-/// Why the fast path gave up: the value then goes through serde_json, which words errors.
-#[derive(Debug)]
-struct GiveUp;
-
-impl Display for GiveUp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("not written by the fast path")
-    }
-}
-
-impl std::error::Error for GiveUp {}
-
-impl ser::Error for GiveUp {
-    fn custom<T: Display>(_: T) -> Self {
-        GiveUp
-    }
-}
-
-type Result<T = ()> = std::result::Result<T, GiveUp>;
 
 /// Writes `s` as a JSON string, escaped as serde_json escapes: `"`, `\` and control
 /// characters, the latter as `\b`, `\t`, `\n`, `\f`, `\r` or `\u00xx`.
@@ -83,12 +61,6 @@ fn write_str(out: &mut Vec<u8>, s: &str) {
 /// Writes a number as serde_json does.
 fn write_number<T: Serialize>(out: &mut Vec<u8>, n: T) -> Result {
     serde_json::to_writer(out, &n).map_err(|_| GiveUp)
-}
-
-/// The names serde_json gives the structs that stand for its raw values and arbitrary-precision
-/// numbers, which it writes as they are.
-fn is_serde_json_private(name: &str) -> bool {
-    name.starts_with("$serde_json::private::")
 }
 
 struct Writer<'a> {
