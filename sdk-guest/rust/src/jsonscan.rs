@@ -363,11 +363,18 @@ pub(crate) fn string_end(b: &[u8], mut i: usize) -> Option<usize> {
 
 /// Returns the index of the first byte of `b` from `i` on that a JSON string cannot hold as it
 /// is (`"`, `\\` or a control character), or `b.len()` if there is none.
-pub(crate) fn plain_end(b: &[u8], mut i: usize) -> usize {
+pub(crate) fn plain_end(b: &[u8], i: usize) -> usize {
+    plain_run(b, i).0
+}
+
+/// Returns what [`plain_end`] returns, and whether the bytes from `i` to there are all ASCII,
+/// which then need no UTF-8 check; found in the same pass.
+pub(crate) fn plain_run(b: &[u8], mut i: usize) -> (usize, bool) {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
-    // Eight bytes at a time while none is flagged: a word's lowest flagged byte is always a
-    // real one.
+    let mut seen = 0; // the bytes passed, or-ed together: their high bits
+                      // Eight bytes at a time while none is flagged: a word's lowest flagged byte is always a
+                      // real one.
     while let Some(w) = b.get(i..i + 8) {
         let w = u64::from_le_bytes(w.try_into().unwrap());
         let quote = w ^ (ONES * b'"' as u64);
@@ -377,14 +384,18 @@ pub(crate) fn plain_end(b: &[u8], mut i: usize) -> usize {
                 & !w
                 & HIGHS;
         if special != 0 {
-            return i + (special.trailing_zeros() / 8) as usize;
+            let n = special.trailing_zeros() / 8; // the bytes before the flagged one
+            seen |= w & ((1 << (n * 8)) - 1);
+            return (i + n as usize, seen & HIGHS == 0);
         }
+        seen |= w;
         i += 8;
     }
     while i < b.len() && !matches!(b[i], b'"' | b'\\' | 0..=0x1f) {
+        seen |= u64::from(b[i]);
         i += 1;
     }
-    i
+    (i, seen & HIGHS == 0)
 }
 
 /// Returns the index just past the escape sequence that follows a backslash at `b[i - 1]`.

@@ -14,7 +14,7 @@
 use serde::de::{self, Deserialize, DeserializeSeed, Visitor};
 
 use super::{is_serde_json_private, GiveUp, Result};
-use crate::jsonscan::{literal_end, number_end, plain_end, string_end};
+use crate::jsonscan::{literal_end, number_end, plain_run, string_end};
 
 /// Decodes `b` as `serde_json::from_slice(b)` does.
 pub(crate) fn from_slice<'de, T: Deserialize<'de>>(b: &'de [u8]) -> serde_json::Result<T> {
@@ -75,20 +75,23 @@ impl<'de> Decoder<'de> {
     fn string<V: Visitor<'de>>(&mut self, v: V) -> Result<V::Value> {
         let b = self.b;
         let start = self.i + 1;
-        let end = plain_end(b, start);
+        let (end, ascii) = plain_run(b, start);
         match b.get(end) {
             Some(b'"') => {
                 self.i = end + 1;
-                v.visit_borrowed_str(utf8(&b[start..end])?)
+                v.visit_borrowed_str(utf8(&b[start..end], ascii)?)
             }
             Some(b'\\') => {
                 self.scratch.clear();
                 self.scratch.extend_from_slice(&b[start..end]);
+                // what escapes stand for is UTF-8 as appended: only the runs need checking
+                let mut all_ascii = ascii;
                 let mut i = end;
                 loop {
                     // b[i] is a backslash
                     i = unescape(b, i + 1, &mut self.scratch).ok_or(GiveUp)?;
-                    let end = plain_end(b, i);
+                    let (end, ascii) = plain_run(b, i);
+                    all_ascii &= ascii;
                     self.scratch.extend_from_slice(&b[i..end]);
                     match b.get(end) {
                         Some(b'"') => break self.i = end + 1,
@@ -96,7 +99,7 @@ impl<'de> Decoder<'de> {
                         _ => return Err(GiveUp),
                     }
                 }
-                v.visit_str(utf8(&self.scratch)?)
+                v.visit_str(utf8(&self.scratch, all_ascii)?)
             }
             _ => Err(GiveUp), // unterminated, or a control character
         }
@@ -210,7 +213,15 @@ impl<'de> Decoder<'de> {
     }
 }
 
-fn utf8(b: &[u8]) -> Result<&str> {
+/// Returns `b` as a str, checked unless `known` says it is UTF-8 already: ASCII bytes, with
+/// perhaps what escapes stood for, written as UTF-8 by `unescape`. (The check was a seventh of
+/// decoding a page of records in wazero.)
+fn utf8(b: &[u8], known: bool) -> Result<&str> {
+    if known {
+        debug_assert!(std::str::from_utf8(b).is_ok());
+        // SAFETY: ASCII bytes, and chars encoded by char::encode_utf8, are UTF-8.
+        return Ok(unsafe { std::str::from_utf8_unchecked(b) });
+    }
     std::str::from_utf8(b).map_err(|_| GiveUp)
 }
 
