@@ -33,6 +33,8 @@ type runLog struct {
 	entries []storage.LogEntry
 	// count and size are what the run has logged so far.
 	count, size int
+	// writing is closed once the entries last handed to writeBehind are stored; nil before.
+	writing chan struct{}
 }
 
 func newRunLog(store Store, runID string, logger *slog.Logger) *runLog {
@@ -78,24 +80,43 @@ func (l *runLog) append(e storage.LogEntry) {
 	}
 	l.entries = append(l.entries, e)
 	if len(l.entries) >= flushEvery {
-		l.flushLocked(context.Background())
+		l.writeBehind()
 	}
 }
 
+// writeBehind stores the buffered entries on a goroutine, after those handed to it before, so
+// that the host call that logged does not wait for the store: its writer may be the run's own
+// session, held for up to a commit's time (storage.Session). l.mu must be held.
+func (l *runLog) writeBehind() {
+	entries, prev, done := l.entries, l.writing, make(chan struct{})
+	l.entries, l.writing = nil, done
+	go func() {
+		defer close(done)
+		if prev != nil {
+			<-prev
+		}
+		l.write(context.Background(), entries)
+	}()
+}
+
+// flush stores every entry logged so far, once those handed to writeBehind are stored.
 func (l *runLog) flush(ctx context.Context) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.flushLocked(ctx)
+	if l.writing != nil {
+		<-l.writing
+	}
+	l.write(ctx, l.entries)
+	l.entries = l.entries[:0]
 }
 
-func (l *runLog) flushLocked(ctx context.Context) {
-	if len(l.entries) == 0 {
+func (l *runLog) write(ctx context.Context, entries []storage.LogEntry) {
+	if len(entries) == 0 {
 		return
 	}
-	if err := l.store.AppendRunLog(ctx, l.runID, l.entries); err != nil {
+	if err := l.store.AppendRunLog(ctx, l.runID, entries); err != nil {
 		l.logger.Error("write run log", "run", l.runID, "err", err)
 	}
-	l.entries = l.entries[:0]
 }
 
 // logInstance says how the plugin's instance was made: the benchmark and anyone chasing a

@@ -49,6 +49,12 @@ func TestRunLogIsBounded(t *testing.T) {
 			if len(entries) != tt.want || !strings.HasPrefix(entries[len(entries)-1].Message, "log truncated") {
 				t.Errorf("%d entries, the last %.40q; want %d, the last saying it was truncated", len(entries), entries[len(entries)-1].Message, tt.want)
 			}
+			// written behind in chunks, in order
+			for i, e := range entries[:len(entries)-1] {
+				if want := fmt.Sprint(i, tt.line); e.Message != want {
+					t.Fatalf("entry %d is %.40q, want %.40q", i, e.Message, want)
+				}
+			}
 		})
 	}
 }
