@@ -13,9 +13,11 @@
 // The server keeps everything a plugin must not hold (the store, credentials, the HTTP proxy,
 // rate limits). A guest's host call travels from the worker to the server over the worker's
 // stdin and stdout as one frame and comes back as one frame: the worker reads the argument in
-// place from the guest's linear memory and writes the result straight into it, so a record
-// batch or an HTTP body crosses the sandbox boundary as a single copy. The frames are defined in
-// protocol.go; what each host call means is package hostfuncs' business, reached through [Host].
+// place from the guest's linear memory and writes the result straight into it. On Linux a
+// worker also shares a memory with the server (shared.go), and an argument or result of 16 KiB
+// to 4 MiB (a record batch, an HTTP body) crosses there, only its length crossing the pipe; the
+// server copies an argument out before it reads it. The frames are defined in protocol.go and
+// shared.go; what each host call means is package hostfuncs' business, reached through [Host].
 // Modules built with an Extism PDK run through the Extism Go SDK instead (abi_extism.go), with
 // the same host functions offered in extism:host/user, the same frames and the same limits.
 package runtime

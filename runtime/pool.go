@@ -194,6 +194,7 @@ func (p *Pool) Close() error {
 	for w := range all {
 		w.kill(ErrClosed)
 		<-w.exited
+		w.unshare()
 	}
 	return nil
 }
@@ -249,6 +250,7 @@ func (p *Pool) remember(j Job) {
 // closed, so the pool never shrinks for good.
 func (p *Pool) replace(old *workerHandle) {
 	<-old.exited
+	old.unshare()
 	p.mu.Lock()
 	delete(p.all, old)
 	p.mu.Unlock()
@@ -325,7 +327,7 @@ func (p *Pool) start(ctx context.Context, preload []Job) (*workerHandle, error) 
 		return nil, ErrClosed
 	}
 	cmd := exec.Command(p.cfg.Command[0], p.cfg.Command[1:]...)
-	cmd.Env = p.cfg.Env
+	cmd.Env = slices.Clone(p.cfg.Env)
 	if cmd.Env == nil {
 		cmd.Env = []string{}
 	}
@@ -342,10 +344,19 @@ func (p *Pool) start(ctx context.Context, preload []Job) (*workerHandle, error) 
 	}
 	enlargePipe(stdin)
 	enlargePipe(stdout)
-	if err := cmd.Start(); err != nil {
+	shared, sharedFile := shareMemory(cmd)
+	err = cmd.Start()
+	if sharedFile != nil {
+		sharedFile.Close() // the worker has its own descriptor
+	}
+	if err != nil {
+		if shared != nil {
+			unshareMemory(shared)
+		}
 		return nil, fmt.Errorf("start worker %s: %w", p.cfg.Command[0], err)
 	}
 	w := &workerHandle{
+		shared: shared,
 		cmd:    cmd,
 		in:     frameWriter{w: bufio.NewWriterSize(stdin, 64<<10)},
 		out:    frameReader{r: bufio.NewReaderSize(stdout, 64<<10)},
@@ -367,10 +378,11 @@ func (p *Pool) start(ctx context.Context, preload []Job) (*workerHandle, error) 
 
 	ready := make(chan error, 1)
 	go func() {
-		typ, _, err := w.out.read()
+		typ, payload, err := w.out.read()
 		if err == nil && typ != frameHello {
 			err = fmt.Errorf("unexpected frame %q", typ)
 		}
+		w.sharesResults = string(payload) == helloShared
 		ready <- err
 	}()
 	select {
@@ -383,6 +395,7 @@ func (p *Pool) start(ctx context.Context, preload []Job) (*workerHandle, error) 
 	if err != nil {
 		w.kill(err)
 		<-w.exited
+		w.unshare()
 		p.mu.Lock()
 		delete(p.all, w)
 		p.mu.Unlock()
@@ -394,6 +407,7 @@ func (p *Pool) start(ctx context.Context, preload []Job) (*workerHandle, error) 
 			p.cfg.Logger.Warn("preload module", "module", j.ModulePath, "err", err)
 			if w.dead() { // the module killed it (a crash, LoadTimeout): start without it
 				<-w.exited
+				w.unshare()
 				p.mu.Lock()
 				delete(p.all, w)
 				p.mu.Unlock()
@@ -446,6 +460,12 @@ type workerHandle struct {
 	// cancelCall cancels the context of the call under way, so that a host call in progress
 	// on the server ends with the call.
 	cancelCall context.CancelCauseFunc
+	// shared is the memory shared with the worker (shared.go), nil once unmapped or when
+	// there is none; arg holds the argument of a host call copied out of it.
+	shared []byte
+	arg    []byte
+	// sharesResults is set when the worker's hello said it maps the shared memory.
+	sharesResults bool
 }
 
 // errCrashed marks a worker that failed by itself.
@@ -535,16 +555,27 @@ func (w *workerHandle) run(ctx context.Context, j Job) (Result, error) {
 				return Result{}, w.failure(errLoadTimeout)
 			}
 			timer = time.AfterFunc(j.Timeout, func() { w.killCall(gen, ErrTimeout) })
-		case frameHostCall:
-			if len(payload) == 0 {
+		case frameHostCall, frameHostCallShared:
+			var (
+				op  hostfuncs.Op
+				arg []byte
+			)
+			switch {
+			case typ == frameHostCallShared:
+				if op, arg, err = w.sharedArg(payload); err != nil {
+					return Result{}, w.failure(err)
+				}
+			case len(payload) == 0:
 				return Result{}, w.failure(errors.New("worker sent an empty host call"))
+			default:
+				op, arg = hostfuncs.Op(payload[0]), payload[1:]
 			}
-			res, herr := j.Host.Dispatch(callCtx, hostfuncs.Op(payload[0]), payload[1:])
-			status := []byte{0}
+			res, herr := j.Host.Dispatch(callCtx, op, arg)
+			status := byte(0)
 			if herr != nil {
-				status[0], res = 1, []byte(herr.Error())
+				status, res = 1, []byte(herr.Error())
 			}
-			if err := w.in.write(frameHostResult, status, res); err != nil {
+			if err := w.answer(status, res); err != nil {
 				return Result{}, w.failure(err)
 			}
 		case frameDone:

@@ -55,7 +55,11 @@ func ServeWorker(ctx context.Context, r io.Reader, w io.Writer, opts WorkerOptio
 		wk.cache = wazero.NewCompilationCache()
 	}
 	defer wk.close(ctx)
-	if err := wk.out.write(frameHello); err != nil {
+	var hello []byte
+	if wk.shared = openSharedMemory(); wk.shared != nil {
+		hello = []byte(helloShared)
+	}
+	if err := wk.out.write(frameHello, hello); err != nil {
 		return fmt.Errorf("say hello: %w", err)
 	}
 	for {
@@ -99,6 +103,8 @@ type workerProc struct {
 	// memories makes the linear memories of the instances (memory_linux.go).
 	memories experimental.MemoryAllocator
 
+	// shared is the memory shared with the server (shared.go); nil when there is none.
+	shared []byte
 	// pending is the result of the last host call, until the guest copies it out.
 	pending []byte
 	// broken is set when the pipe to the server failed mid-call: the guest is then stopped.
@@ -292,14 +298,17 @@ func (wk *workerProc) hostCall(op hostfuncs.Op, arg []byte) (result []byte, ok b
 		// It could not cross in one frame: the refusal the server would give.
 		return []byte(hostfuncs.OversizeArg(op, len(arg)).Error()), false, nil
 	}
-	if err := wk.out.write(frameHostCall, []byte{byte(op)}, arg); err != nil {
+	if err := wk.sendHostCall(op, arg); err != nil {
 		return nil, false, err
 	}
 	typ, payload, err := wk.in.read()
 	if err != nil {
 		return nil, false, err
 	}
-	if typ != frameHostResult || len(payload) == 0 {
+	switch {
+	case typ == frameHostResultShared:
+		return wk.sharedResult(payload)
+	case typ != frameHostResult || len(payload) == 0:
 		return nil, false, fmt.Errorf("unexpected frame %q in answer to a host call", typ)
 	}
 	// The payload lives in the reader's buffer; the guest copies it out before the next read.
