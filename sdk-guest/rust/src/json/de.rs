@@ -105,6 +105,24 @@ impl<'de> Decoder<'de> {
         }
     }
 
+    /// Moves to the next element or member of the array or object being read, past the comma
+    /// before it (none before the first, which `first` says is next): false at `close`, its
+    /// closing bracket, which stays unread.
+    fn next_item(&mut self, first: &mut bool, close: u8) -> Result<bool> {
+        match self.peek()? {
+            c if c == close => return Ok(false),
+            b',' if !*first => {
+                self.i += 1;
+                if self.peek()? == close {
+                    return Err(GiveUp); // a trailing comma
+                }
+            }
+            _ if *first => *first = false,
+            _ => return Err(GiveUp),
+        }
+        Ok(true)
+    }
+
     /// Opens the array or object whose bracket is the next byte.
     fn enter(&mut self) -> Result {
         if self.depth == 0 {
@@ -495,16 +513,8 @@ impl<'de, 'a> de::SeqAccess<'de> for Elements<'a, 'de> {
     type Error = GiveUp;
 
     fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>> {
-        match self.d.peek()? {
-            b']' => return Ok(None),
-            b',' if !self.first => {
-                self.d.i += 1;
-                if self.d.peek()? == b']' {
-                    return Err(GiveUp); // a trailing comma
-                }
-            }
-            _ if self.first => self.first = false,
-            _ => return Err(GiveUp),
+        if !self.d.next_item(&mut self.first, b']')? {
+            return Ok(None);
         }
         seed.deserialize(&mut *self.d).map(Some)
     }
@@ -520,17 +530,11 @@ impl<'de, 'a> de::MapAccess<'de> for Members<'a, 'de> {
     type Error = GiveUp;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>> {
-        match self.d.peek()? {
-            b'}' => return Ok(None),
-            b',' if !self.first => {
-                self.d.i += 1;
-                self.d.peek()?;
-            }
-            _ if self.first => self.first = false,
-            _ => return Err(GiveUp),
+        if !self.d.next_item(&mut self.first, b'}')? {
+            return Ok(None);
         }
         if self.d.b[self.d.i] != b'"' {
-            return Err(GiveUp); // a key that is not a string, or a trailing comma
+            return Err(GiveUp); // a key that is not a string
         }
         seed.deserialize(Key { d: &mut *self.d }).map(Some)
     }
