@@ -1,11 +1,13 @@
 //! Decoding: as `serde_json::from_slice`, to the same values. serde_json copies a string's
 //! bytes one at a time after looking each up in its escape table, then checks the whole string
 //! is UTF-8; inside WebAssembly that was a third of a plugin's work on a page of records. Here
-//! a string's end is found eight bytes at a time, and one without escapes is handed to the
-//! visitor as a slice of the input, as serde_json hands it.
+//! a string's end is found eight bytes at a time, in the same pass that tells whether it is all
+//! ASCII (and so needs no UTF-8 check), and one without escapes is handed to the visitor as a
+//! slice of the input, as serde_json hands it.
 //!
 //! The decoder accepts less than serde_json, never more: only JSON (RFC 8259) whose strings are
-//! UTF-8, nested at most as deep as serde_json allows. Numbers are read by serde_json itself,
+//! UTF-8 (those of a value passed over may hold any bytes, as serde_json lets them), nested at
+//! most as deep as serde_json allows. Numbers are read by serde_json itself,
 //! from the number's own bytes, except the plain non-negative integers a typed field asks for,
 //! which serde_json too reads as a u64; so are serde_json's raw values, and bytes. Anything it
 //! gives up on, and any failure (bad JSON, a value of the wrong type, trailing characters),
