@@ -25,14 +25,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start NAME CMD... runs CMD in the background and waits for its "listening on URL" line.
+# start NAME CMD... runs CMD in the background and waits for its "listening on URL" line,
+# leaving the URL in $url. It is not called in $(...): the pid must be kept in this shell's
+# pids, for cleanup to stop what the demo started.
 start() {
 	local name=$1; shift
 	"$@" >"$work/$name.out" 2>"$work/$name.log" &
 	pids+=($!)
 	for _ in $(seq 100); do
 		if url=$(grep -o 'listening on http://[^ ]*' "$work/$name.out" 2>/dev/null | head -1); then
-			echo "${url#listening on }"
+			url=${url#listening on }
 			return
 		fi
 		kill -0 "${pids[-1]}" 2>/dev/null || break
@@ -46,11 +48,13 @@ start() {
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "start the example provider and ferry serve on loopback"
-provider_url=$(start provider "$PROVIDER" --addr 127.0.0.1:0 --records 250 --companies 30)
+start provider "$PROVIDER" --addr 127.0.0.1:0 --records 250 --companies 30
+provider_url=$url
 echo "provider: $provider_url"
 export FERRY_DATA="$work/data"
 export FERRY_URL
-FERRY_URL=$(start ferry "$FERRY" serve --addr 127.0.0.1:0)
+start ferry "$FERRY" serve --addr 127.0.0.1:0
+FERRY_URL=$url
 echo "ferry:    $FERRY_URL (data in $FERRY_DATA)"
 
 step "deploy the example Go plugin"
@@ -145,7 +149,8 @@ until_ok 100 drained || { echo "demo: the provider's webhook events did not go o
 
 step "the app listens for Ferry's webhooks (examples/receiver: it prints each verified event)"
 app_secret=demo-app-webhook-secret-0123456789
-receiver_url=$(start receiver "$RECEIVER" --addr 127.0.0.1:0 --secret "$app_secret")
+start receiver "$RECEIVER" --addr 127.0.0.1:0 --secret "$app_secret"
+receiver_url=$url
 "$FERRY" webhook set "$receiver_url/ferry-hook" --secret "$app_secret" >/dev/null
 echo "ferry webhook -> $receiver_url/ferry-hook"
 
