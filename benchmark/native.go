@@ -209,21 +209,20 @@ func getRequest(path string, query url.Values) []byte {
 // getJSON makes a GET request through the http host function, or waits for the one started
 // with the id ahead, and decodes the answer.
 func getJSON(ctx context.Context, h runtime.Host, ahead []byte, path string, query url.Values, out any) error {
-	var (
-		res []byte
-		err error
-	)
 	var head, body []byte
 	if ahead != nil {
-		res, err = h.Dispatch(ctx, hostfuncs.OpHTTPWait, ahead) // BODY\nRESPONSE_JSON
+		res, err := h.Dispatch(ctx, hostfuncs.OpHTTPWait, ahead) // BODY\nRESPONSE_JSON
+		if err != nil {
+			return err
+		}
 		i := bytes.LastIndexByte(res, '\n')
 		body, head = res[:max(i, 0)], res[i+1:]
 	} else {
-		res, err = h.Dispatch(ctx, hostfuncs.OpHTTP, getRequest(path, query))
+		res, err := h.Dispatch(ctx, hostfuncs.OpHTTP, getRequest(path, query))
+		if err != nil {
+			return err
+		}
 		head, body, _ = bytes.Cut(res, []byte{'\n'})
-	}
-	if err != nil {
-		return err
 	}
 	var status struct {
 		Status int `json:"status"`

@@ -34,6 +34,9 @@ const (
 	frameHostResultShared = 's' // server → worker: status byte, length of the result
 )
 
+// fitsShared reports whether n bytes cross the shared memory rather than the pipe.
+func fitsShared(n int) bool { return n >= sharedMin && n <= sharedRegion }
+
 func sharedHead(b byte, n int) []byte {
 	head := make([]byte, 5)
 	head[0] = b
@@ -71,7 +74,7 @@ func (w *workerHandle) sharedArg(payload []byte) (hostfuncs.Op, []byte, error) {
 // answer sends a host call's status and result, through the shared memory when the worker
 // maps it and the result is large enough to gain by it.
 func (w *workerHandle) answer(status byte, res []byte) error {
-	if w.sharesResults && len(res) >= sharedMin && len(res) <= sharedRegion {
+	if w.sharesResults && fitsShared(len(res)) {
 		w.mu.Lock()
 		ok := w.shared != nil
 		if ok {
@@ -98,7 +101,7 @@ func (w *workerHandle) unshare() {
 // sendHostCall sends a host call's op and argument to the server, through the shared memory
 // when there is one and the argument is large enough to gain by it.
 func (wk *workerProc) sendHostCall(op hostfuncs.Op, arg []byte) error {
-	if wk.shared != nil && len(arg) >= sharedMin && len(arg) <= sharedRegion {
+	if wk.shared != nil && fitsShared(len(arg)) {
 		copy(wk.shared, arg)
 		return wk.out.write(frameHostCallShared, sharedHead(byte(op), len(arg)))
 	}
