@@ -1,10 +1,10 @@
 package hostfuncs
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/ferrysync/ferry/records"
@@ -30,6 +30,35 @@ type writeQueue struct {
 
 	mu  sync.Mutex
 	err error // the queued write that failed, not yet reported; those after it were dropped
+	// spare holds the copies of batches already saved, for the next ones to reuse: a page
+	// is about a megabyte, and a fresh one each time costs the server's garbage collector
+	// and page faults more than the copy itself.
+	spare [][]byte
+}
+
+// copyBatch returns a copy of b, in a spare buffer when one is large enough.
+func (q *writeQueue) copyBatch(b []byte) []byte {
+	q.mu.Lock()
+	for i, buf := range q.spare {
+		if cap(buf) >= len(b) {
+			q.spare = slices.Delete(q.spare, i, i+1)
+			q.mu.Unlock()
+			return append(buf[:0], b...)
+		}
+	}
+	q.mu.Unlock()
+	// Room to spare, so that the next page, a little longer, fits too.
+	return append(make([]byte, 0, len(b)+len(b)/8), b...)
+}
+
+// release gives back the copy of a batch once nothing refers to it any more: the store has
+// copied what it keeps, and the items are dropped.
+func (q *writeQueue) release(buf []byte) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.spare) < maxQueuedBatches {
+		q.spare = append(q.spare, buf)
+	}
 }
 
 // failure returns the queued write that failed, if any.
@@ -103,7 +132,7 @@ func (c *Call) queueRecords(ctx context.Context, arg []byte) error {
 	if err != nil {
 		return err
 	}
-	body = bytes.Clone(body) // arg aliases guest memory, or the worker's frame buffer
+	body = q.copyBatch(body) // arg aliases guest memory, or the worker's frame buffer
 	var (
 		items    []records.Item
 		parseErr error
@@ -112,6 +141,8 @@ func (c *Call) queueRecords(ctx context.Context, arg []byte) error {
 	// while they are carried out; its refusal, like the rest of the save, waits its turn.
 	parse := func() { items, parseErr = records.ParseBatch(body) }
 	done := c.enqueue(OpRecordsQueue, parse, func() error {
+		// The items' data are slices of body, which the store copies what it writes from.
+		defer q.release(body)
 		if parseErr != nil {
 			return c.refuseBatch(scope.Model, parseErr)
 		}

@@ -26,6 +26,17 @@ func TestQueuedSaves(t *testing.T) {
 			{op: OpRecordsFlush, want: `{"added":0,"updated":0,"unchanged":0}`},
 			{op: OpRecordsGet, arg: "Contact\n[\"a\"]", want: `[{"id":"a","n":2}]`},
 		}},
+		// The second and third batches are copied into the buffer of the one before, once it is
+		// saved, while the session's transaction holding all three is still open.
+		{"a batch's buffer is reused only once the store is done with it", []step{
+			{op: OpRecordsQueue, arg: "Contact\n[{\"id\":\"a\",\"n\":1}]"},
+			{op: OpRecordsFlush, want: `{"added":1,"updated":0,"unchanged":0}`},
+			{op: OpRecordsQueue, arg: "Contact\n[{\"id\":\"b\",\"n\":2}]"},
+			{op: OpRecordsFlush, want: `{"added":1,"updated":0,"unchanged":0}`},
+			{op: OpRecordsQueue, arg: "Contact\n[{\"id\":\"a\",\"n\":1},{\"id\":\"c\",\"n\":3}]"},
+			{op: OpRecordsFlush, want: `{"added":1,"updated":0,"unchanged":1}`},
+			{op: OpRecordsGet, arg: "Contact\n[\"a\",\"b\",\"c\"]", want: `[{"id":"a","n":1},{"id":"b","n":2},{"id":"c","n":3}]`},
+		}},
 		{"a checkpoint is queued behind the batch", []step{
 			{op: OpRecordsQueue, arg: "Contact\n[{\"id\":\"a\"}]"},
 			{op: OpCheckpointSave, arg: `{"cursor":"c1"}`},

@@ -50,7 +50,7 @@ func (t *Target) redactResponse(r *Response) {
 		return
 	}
 	for _, s := range secrets {
-		if bytes.Contains(r.Body, s) {
+		if indexSecret(r.Body, s) >= 0 {
 			r.Body = bytes.ReplaceAll(r.Body, s, []byte("REDACTED"))
 		}
 	}
@@ -64,4 +64,48 @@ func (t *Target) redactResponse(r *Response) {
 			r.Header[name][i] = v
 		}
 	}
+}
+
+// commonBytes lists bytes from the most to the least frequent in JSON bodies of ordinary
+// text, roughly; a byte it leaves out is taken to be rarer than all of them.
+const commonBytes = ` "e:,taoinsrlcdhu0123456789mpf.gybwv-_kTSACMEIRNOPDLB{}[]`
+
+// byteRank is each byte's position in commonBytes, or len(commonBytes) if it is not there.
+var byteRank = func() (rank [256]uint8) {
+	for i := range rank {
+		rank[i] = uint8(len(commonBytes))
+	}
+	for i := len(commonBytes) - 1; i >= 0; i-- {
+		rank[commonBytes[i]] = uint8(i)
+	}
+	return rank
+}()
+
+// indexSecret is bytes.Index(body, secret), for the search of every proxied body: it looks
+// for the secret's least frequent byte by byteRank with bytes.IndexByte, which runs many
+// bytes at a time while it finds none, and compares the secret only where it finds one.
+// bytes.Index looks for the first byte instead, which in a token such as "demo-token" is a
+// common letter: three times slower on a page of contacts.
+func indexSecret(body, secret []byte) int {
+	if len(secret) == 0 {
+		return 0
+	}
+	at := 0 // where in secret its rarest byte is
+	for i, c := range secret {
+		if byteRank[c] > byteRank[secret[at]] {
+			at = i
+		}
+	}
+	c, last := secret[at], len(body)-len(secret)+at // the last place the byte can match
+	for i := at; i <= last; i++ {
+		j := bytes.IndexByte(body[i:last+1], c)
+		if j < 0 {
+			return -1
+		}
+		i += j
+		if start := i - at; bytes.Equal(body[start:start+len(secret)], secret) {
+			return start
+		}
+	}
+	return -1
 }

@@ -1,9 +1,11 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -65,5 +67,47 @@ func TestResponsesDoNotEchoCredentials(t *testing.T) {
 				t.Errorf("nothing redacted in %s", got)
 			}
 		})
+	}
+}
+
+// TestIndexSecret holds indexSecret to bytes.Index: on chosen cases, then on every secret cut
+// from random text over a small alphabet (so that near misses abound) at every place.
+func TestIndexSecret(t *testing.T) {
+	tests := []struct{ body, secret string }{
+		{"", "x"},
+		{"x", ""},
+		{"abc", "abcd"},
+		{"demo-token", "demo-token"},
+		{`{"a":"demo-token"}`, "demo-token"},
+		{`{"a":"demo-tokeX demo-token"}`, "demo-token"},
+		{"--- demo-toke", "demo-token"},
+		{"QQQQQ", "QQ"},
+		{"aQaQaQb", "QaQb"},
+		{`"sk_live_4eC39HqLyjWDarjtT1zdp7dc"`, "sk_live_4eC39HqLyjWDarjtT1zdp7dc"},
+		{"sk_live_4eC39HqLyjWDarjtT1zdp7d", "sk_live_4eC39HqLyjWDarjtT1zdp7dc"},
+	}
+	for _, tt := range tests {
+		if got, want := indexSecret([]byte(tt.body), []byte(tt.secret)), strings.Index(tt.body, tt.secret); got != want {
+			t.Errorf("indexSecret(%q, %q) = %d, want %d", tt.body, tt.secret, got, want)
+		}
+	}
+	rnd := rand.New(rand.NewPCG(1, 2))
+	body := make([]byte, 300)
+	for i := range body {
+		body[i] = "ab-Q\""[rnd.IntN(5)]
+	}
+	for n := 1; n <= 6; n++ {
+		for at := 0; at+n <= len(body); at++ {
+			secret := body[at : at+n]
+			if got, want := indexSecret(body, secret), bytes.Index(body, secret); got != want {
+				t.Fatalf("indexSecret(body, %q) = %d, want %d", secret, got, want)
+			}
+			// One byte changed: most often not in the body at all.
+			other := append([]byte(nil), secret...)
+			other[rnd.IntN(n)] = 'z'
+			if got, want := indexSecret(body, other), bytes.Index(body, other); got != want {
+				t.Fatalf("indexSecret(body, %q) = %d, want %d", other, got, want)
+			}
+		}
 	}
 }

@@ -146,6 +146,9 @@ func (r *record) public(id []byte, buf *[]byte) records.Record {
 // model is the buckets of one Scope within a transaction.
 type model struct {
 	bucket, ids, changes *bolt.Bucket
+	// idsCursor serves get: Bucket.Get makes a cursor for each lookup, and a batch makes
+	// a lookup for each record. Each get seeks afresh, so writes between them do no harm.
+	idsCursor *bolt.Cursor
 	// arena holds the values written in this transaction: bbolt keeps a reference to a
 	// value until commit, so values cannot share a reused buffer.
 	arena []byte
@@ -187,8 +190,11 @@ func (m *model) get(id []byte) (record, bool, error) {
 	if len(id) == 0 {
 		return record{}, false, nil
 	}
-	v := m.ids.Get(id)
-	if v == nil {
+	if m.idsCursor == nil {
+		m.idsCursor = m.ids.Cursor()
+	}
+	k, v := m.idsCursor.Seek(id)
+	if v == nil || !bytes.Equal(k, id) {
 		return record{}, false, nil
 	}
 	r, err := decodeRecord(id, v)
