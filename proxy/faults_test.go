@@ -87,6 +87,9 @@ func (p *faultyProvider) count() int {
 // not slept, so that a provider asking for 90 seconds costs the test nothing.
 func TestProviderFaults(t *testing.T) {
 	now := time.Now()
+	// A reset given in Unix seconds drops now's fraction of a second: the wait it asks for is
+	// from 30 to 31 seconds, whole at the earliest, less the time the test takes to get there.
+	resetSecs := now.Add(31 * time.Second).Unix()
 	tests := []struct {
 		name       string
 		script     []fault
@@ -115,8 +118,8 @@ func TestProviderFaults(t *testing.T) {
 		{name: "429 with X-RateLimit-Reset in seconds from now", script: []fault{status(429, "X-RateLimit-Reset", "5"), status(200)}, retries: 3,
 			wantStatus: 200, wantTries: 2, wantWaits: []time.Duration{5 * time.Second}},
 		{name: "429 with X-RateLimit-Reset as a Unix time", script: []fault{
-			status(429, "X-RateLimit-Reset", strconv.FormatInt(now.Add(31*time.Second).Unix(), 10)), status(200)}, retries: 3,
-			wantStatus: 200, wantTries: 2, wantWaits: []time.Duration{30 * time.Second}},
+			status(429, "X-RateLimit-Reset", strconv.FormatInt(resetSecs, 10)), status(200)}, retries: 3,
+			wantStatus: 200, wantTries: 2, wantWaits: []time.Duration{time.Unix(resetSecs, 0).Sub(now) - time.Second}},
 		{name: "429 with X-RateLimit-Reset in Unix milliseconds", script: []fault{
 			status(429, "X-RateLimit-Reset", strconv.FormatInt(now.Add(12*time.Second).UnixMilli(), 10)), status(200)}, retries: 3,
 			wantStatus: 200, wantTries: 2, wantWaits: []time.Duration{11 * time.Second}},
