@@ -11,7 +11,7 @@ import (
 	"github.com/ferrysync/ferry/hostfuncs"
 )
 
-// echoHost gives the hostcalls plugin's echo its input and keeps its output.
+// echoHost gives the kitchen plugin's echo its input and keeps its output.
 type echoHost struct{ input, output []byte }
 
 func (h *echoHost) Dispatch(_ context.Context, op hostfuncs.Op, arg []byte) ([]byte, error) {
@@ -37,7 +37,7 @@ func TestHostCallsCrossSharedMemory(t *testing.T) {
 			}
 			in[0], in[n-1] = '"', '"'
 			h := &echoHost{input: in}
-			res, err := pool.Run(context.Background(), testJob(t, "hostcalls", "echo", time.Minute, h))
+			res, err := pool.Run(context.Background(), testJob(t, "kitchen", "echo", time.Minute, h))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,7 +1,6 @@
 // Command hostcalls is a test plugin for the runtime's benchmarks: its exports make many
 // trivial host calls, or none at all, so that the cost of one host call round trip and of one
-// plugin call can be measured apart from any real work; and echo, for the runtime's tests,
-// sends back its input as its output.
+// plugin call can be measured apart from any real work.
 package main
 
 import (
@@ -75,17 +74,3 @@ func sdk() int32 {
 //go:wasmexport noop
 //lint:ignore U1000 exported to the host
 func noop() int32 { return 0 }
-
-// echo outputs its input as it came, whatever its size: a result and an argument as large.
-//
-//go:wasmexport echo
-//lint:ignore U1000 exported to the host
-func echo() int32 {
-	return ferry.RunAction(func(a *ferry.Action) error {
-		var in json.RawMessage
-		if err := a.Input(&in); err != nil {
-			return err
-		}
-		return a.Output(in)
-	})
-}
